@@ -1,0 +1,7 @@
+// Where the agent's batches go: the collector over HTTP, or straight into an in-process collector (mlcost start).
+import type { BatchInput } from '../core/protocol/batch.ts';
+
+export interface BatchSink {
+  /** Resolves once the collector has stored (or already had) the batch; rejects when it must be retried. */
+  send(batch: BatchInput, signal?: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The `mlcost` command: parses flags, loads and validates configuration, and runs the chosen part.
+import { Command } from 'commander';
+import type { Config } from '../core/config/config.ts';
+import { describeConfigKeys, loadConfig } from '../core/config/load.ts';
+import { ConfigError } from '../core/errors.ts';
+import { VERSION } from '../core/version.ts';
+import { runAgent } from './commands/agent.ts';
+import { runCollector } from './commands/collector.ts';
+import { runStart } from './commands/start.ts';
+import { addCommonOptions, flagsFrom } from './options.ts';
+
+function configFrom(options: Record<string, unknown>): Config {
+  return loadConfig({ file: options['config'] as string | undefined, flags: flagsFrom(options) });
+}
+
+/** Prints one line naming what is wrong and exits non-zero: the contract for bad configuration. */
+function fail(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`mlcost: ${message}\n`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+}
+
+function action(run: (config: Config) => Promise<void>) {
+  return async (options: Record<string, unknown>) => {
+    let config: Config;
+    try {
+      config = configFrom(options);
+    } catch (error) {
+      fail(error);
+    }
+    await run(config).catch(fail);
+  };
+}
+
+const program = new Command()
+  .name('mlcost')
+  .description('Cost and utilization monitor for machine-learning work on Kubernetes.')
+  .version(VERSION)
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `\nEvery option is also a configuration key; see \`mlcost start --help\` for the full list.`,
+  );
+
+addCommonOptions(
+  program
+    .command('start')
+    .description('run a collector and an agent for this machine in one process (SQLite under ./data/)')
+    .option('--listen <host:port>', 'address to serve the API, report and /metrics on (collector.listen)')
+    .option('--interval <duration>', 'how often the agent samples, e.g. 15s (agent.interval)')
+    .option('--window <duration>', 'length of one usage window, e.g. 60s (agent.window)')
+    .option('--sources <list>', 'comma-separated agent sources: host, nvidia-smi (agent.sources)')
+    .option('--node-name <name>', 'name this machine reports as (agent.nodeName)')
+    .option('--no-agent', 'run the collector only (agent.enabled=false)'),
+)
+  .addHelpText('after', `\n${describeConfigKeys()}`)
+  .action(action(runStart));
+
+addCommonOptions(
+  program
+    .command('collector')
+    .description('run the collector alone: ingest, store, API and /metrics (as the Helm chart does)')
+    .option('--listen <host:port>', 'address to listen on (collector.listen)')
+    .option(
+      '--ingest-token <token>',
+      'bearer token agents must send (collector.ingestToken; prefer MLCOST_COLLECTOR_INGEST_TOKEN)',
+    ),
+)
+  .addHelpText('after', `\n${describeConfigKeys()}`)
+  .action(action(runCollector));
+
+addCommonOptions(
+  program
+    .command('agent')
+    .description('run the node agent alone, sending usage windows to a collector (as the DaemonSet does)')
+    .option('--collector-url <url>', 'collector base URL (agent.collectorUrl)')
+    .option(
+      '--node-name <name>',
+      'node this agent reports for; default NODE_NAME or the host name (agent.nodeName)',
+    )
+    .option('--interval <duration>', 'how often sources are sampled (agent.interval)')
+    .option('--window <duration>', 'length of one usage window (agent.window)')
+    .option('--sources <list>', 'comma-separated sources (agent.sources)')
+    .option('--agent-listen <host:port>', "address of the agent's /metrics (agent.listen)"),
+)
+  .addHelpText('after', `\n${describeConfigKeys()}`)
+  .action(action(runAgent));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,79 @@
+// The collector's HTTP API as a hono app: health, metrics, nodes and ingest. createApp takes every dependency,
+// so tests call app.request() without a port and server.ts only listens.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../core/logger.ts';
+import type { IngestService } from '../ingest/ingest.ts';
+import type { Store } from '../store/store.ts';
+import { HttpProblem, problemResponse } from './problem.ts';
+
+export interface AppDeps {
+  store: Store;
+  registry: Registry;
+  ingest: IngestService;
+  logger: Logger;
+  version: string;
+  currency: string;
+  maxBatchBytes: number;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof HttpProblem) return problemResponse(error, c.req.path);
+    deps.logger.error({ err: error, path: c.req.path }, 'request failed');
+    return problemResponse(
+      new HttpProblem(500, 'Internal Server Error', 'the collector failed to answer; see its log'),
+      c.req.path,
+    );
+  });
+  app.notFound((c) =>
+    problemResponse(
+      new HttpProblem(404, 'Not Found', `no route for ${c.req.method} ${c.req.path}`),
+      c.req.path,
+    ),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) => {
+    if (!deps.store.ping()) throw new HttpProblem(503, 'Service Unavailable', 'the store does not answer');
+    return c.json({ status: 'ready' });
+  });
+
+  app.get('/metrics', async (c) => {
+    const body = await deps.registry.metrics();
+    return c.body(body, 200, { 'content-type': deps.registry.contentType });
+  });
+
+  app.get('/api/v1/nodes', (c) => c.json({ currency: deps.currency, nodes: deps.store.nodes.listNodes() }));
+
+  app.post(
+    '/api/v1/ingest',
+    (c, next) => {
+      deps.ingest.authenticate(c.req.header('authorization'));
+      return next();
+    },
+    bodyLimit({
+      maxSize: deps.maxBatchBytes,
+      onError: () => {
+        throw deps.ingest.tooLargeProblem('request body');
+      },
+    }),
+    async (c) => {
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      const batch = deps.ingest.decode(body, c.req.header('content-encoding'), c.req.header('content-type'));
+      const result = deps.ingest.store(batch);
+      if (!result.duplicate) {
+        deps.logger.debug(
+          { agentId: result.agentId, sequence: result.sequence, windows: result.windows },
+          'batch stored',
+        );
+      }
+      return c.json(result, 200);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,135 @@
+// Reads what the store knows of nodes: each node with its latest window's usage and its GPUs in that window.
+import type { Db } from './database.ts';
+
+export interface NodeGpuView {
+  id: string;
+  uuid: string;
+  index: number | null;
+  model: string | null;
+  migProfile: string | null;
+  activity: number | null;
+  memoryUsedBytes: number | null;
+  memoryTotalBytes: number | null;
+  powerWatts: number | null;
+  temperatureCelsius: number | null;
+  holder: { namespace: string; pod: string; container: string | null } | null;
+}
+
+export interface NodeView {
+  name: string;
+  agentId: string;
+  firstSeen: string;
+  lastSeen: string;
+  simulated: boolean;
+  labels: Record<string, string>;
+  capacity: { cpuCores: number; memoryBytes: number; gpus: number | null };
+  usage: {
+    windowStart: string;
+    windowEnd: string;
+    cpuCores: number | null;
+    cpuCoresMax: number | null;
+    memoryBytes: number | null;
+    memoryBytesMax: number | null;
+    load1: number | null;
+  } | null;
+  gpus: NodeGpuView[];
+}
+
+interface NodeRow {
+  name: string;
+  agent_id: string;
+  first_seen: number;
+  last_seen: number;
+  cpu_cores: number;
+  memory_bytes: number;
+  gpus: number | null;
+  labels: string;
+  simulated: number;
+  start: number | null;
+  end: number | null;
+  cpu_avg: number | null;
+  cpu_max: number | null;
+  memory_avg: number | null;
+  memory_max: number | null;
+  load1: number | null;
+}
+
+interface GpuRow {
+  gpu_id: string;
+  uuid: string;
+  gpu_index: number | null;
+  model: string | null;
+  mig_profile: string | null;
+  activity_avg: number | null;
+  memory_used_max: number | null;
+  memory_total: number | null;
+  power_avg: number | null;
+  temperature_max: number | null;
+  holder_namespace: string | null;
+  holder_pod: string | null;
+  holder_container: string | null;
+}
+
+export function createNodeQueries(db: Db) {
+  const nodes = db.prepare<[], NodeRow>(`
+    SELECT n.*, w.start, w.end, w.cpu_avg, w.cpu_max, w.memory_avg, w.memory_max, w.load1
+    FROM nodes n
+    LEFT JOIN node_windows w ON w.node = n.name
+      AND w.start = (SELECT max(start) FROM node_windows WHERE node = n.name)
+    ORDER BY n.name`);
+  const gpus = db.prepare<[string, number], GpuRow>(`
+    SELECT gpu_id, uuid, gpu_index, model, mig_profile, activity_avg, memory_used_max, memory_total, power_avg,
+      temperature_max, holder_namespace, holder_pod, holder_container
+    FROM gpu_windows WHERE node = ? AND start = ? ORDER BY gpu_index, gpu_id`);
+
+  return {
+    listNodes(): NodeView[] {
+      return nodes.all().map((row) => ({
+        name: row.name,
+        agentId: row.agent_id,
+        firstSeen: new Date(row.first_seen).toISOString(),
+        lastSeen: new Date(row.last_seen).toISOString(),
+        simulated: row.simulated === 1,
+        labels: JSON.parse(row.labels) as Record<string, string>,
+        capacity: { cpuCores: row.cpu_cores, memoryBytes: row.memory_bytes, gpus: row.gpus },
+        usage:
+          row.start === null || row.end === null
+            ? null
+            : {
+                windowStart: new Date(row.start).toISOString(),
+                windowEnd: new Date(row.end).toISOString(),
+                cpuCores: row.cpu_avg,
+                cpuCoresMax: row.cpu_max,
+                memoryBytes: row.memory_avg,
+                memoryBytesMax: row.memory_max,
+                load1: row.load1,
+              },
+        gpus:
+          row.start === null
+            ? []
+            : gpus.all(row.name, row.start).map((gpu) => ({
+                id: gpu.gpu_id,
+                uuid: gpu.uuid,
+                index: gpu.gpu_index,
+                model: gpu.model,
+                migProfile: gpu.mig_profile,
+                activity: gpu.activity_avg,
+                memoryUsedBytes: gpu.memory_used_max,
+                memoryTotalBytes: gpu.memory_total,
+                powerWatts: gpu.power_avg,
+                temperatureCelsius: gpu.temperature_max,
+                holder:
+                  gpu.holder_namespace && gpu.holder_pod
+                    ? {
+                        namespace: gpu.holder_namespace,
+                        pod: gpu.holder_pod,
+                        container: gpu.holder_container,
+                      }
+                    : null,
+              })),
+      }));
+    },
+  };
+}
+
+export type NodeQueries = ReturnType<typeof createNodeQueries>;

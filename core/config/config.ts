@@ -1,0 +1,30 @@
+// The validated configuration every part of mlcost receives; built once at start by loadConfig.
+import type { SourceName } from './keys.ts';
+
+export interface Config {
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  dataDir: string;
+  currency: string;
+  collector: {
+    listen: string;
+    database: string;
+    ingestToken: string;
+    maxBatchBytes: number;
+    /** Milliseconds. */
+    retention: number;
+  };
+  agent: {
+    enabled: boolean;
+    nodeName: string;
+    /** Milliseconds between samples. */
+    interval: number;
+    /** Milliseconds per window. */
+    window: number;
+    sources: SourceName[];
+    sourceTimeout: number;
+    collectorUrl: string;
+    token: string;
+    listen: string;
+    nvidiaSmi: { path: string; timeout: number };
+  };
+}

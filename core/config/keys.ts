@@ -1,0 +1,181 @@
+// Every configuration key mlcost reads: its type, default, help and what is allowed. The one table from which
+// the YAML file, MLCOST_* environment variables, --set flags, validation errors and `--help` all come.
+import { z } from 'zod';
+import { parseDuration, parseQuantity } from '../units.ts';
+
+export interface KeySpec<T = unknown> {
+  /** Dotted path in mlcost.yaml (`agent.interval`). */
+  key: string;
+  schema: z.ZodType<T>;
+  /** The default, written as a user would write it (`15s`), parsed like any other value. */
+  default: unknown;
+  /** What the value is for, one line, shown by --help. */
+  help: string;
+  /** What is allowed, shown in errors and --help (`a duration such as 15s`). */
+  allowed: string;
+}
+
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value * 1000; // a bare number in YAML means seconds
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be greater than zero');
+
+const bytes = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  try {
+    const parsed = parseQuantity(value);
+    if (parsed < 0) throw new Error('must not be negative');
+    return Math.round(parsed);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const listenAddress = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected host:port');
+
+const boolean = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
+]);
+
+const stringList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((value) =>
+    (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean),
+  );
+
+export const SOURCE_NAMES = ['host', 'nvidia-smi'] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
+
+const sourceList = stringList.pipe(z.array(z.enum(SOURCE_NAMES)));
+
+function spec<T>(
+  key: string,
+  schema: z.ZodType<T>,
+  defaultValue: unknown,
+  help: string,
+  allowed: string,
+): KeySpec<T> {
+  return { key, schema, default: defaultValue, help, allowed };
+}
+
+export const CONFIG_KEYS = [
+  spec(
+    'logLevel',
+    z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    'info',
+    'log level',
+    'one of trace, debug, info, warn, error, fatal, silent',
+  ),
+  spec('dataDir', z.string().min(1), './data', 'folder for the SQLite store and the agent spool', 'a path'),
+  spec(
+    'currency',
+    z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code'),
+    'USD',
+    'currency every price and cost is in',
+    'a three-letter ISO 4217 code such as USD',
+  ),
+  spec(
+    'collector.listen',
+    listenAddress,
+    '127.0.0.1:8080',
+    'address the collector listens on',
+    'host:port, e.g. 0.0.0.0:8080',
+  ),
+  spec('collector.database', z.string(), '', 'SQLite file; empty means <dataDir>/mlcost.db', 'a path'),
+  spec(
+    'collector.ingestToken',
+    z.string(),
+    '',
+    'shared bearer token agents must send; empty accepts only loopback agents',
+    'a string',
+  ),
+  spec(
+    'collector.maxBatchBytes',
+    bytes,
+    '8Mi',
+    'largest ingest body accepted (after decompression)',
+    'a size such as 8Mi',
+  ),
+  spec(
+    'collector.retention',
+    positiveDuration,
+    '30d',
+    'how long per-window records are kept',
+    'a duration such as 30d',
+  ),
+  spec(
+    'agent.nodeName',
+    z.string(),
+    '',
+    'name of the node this agent reports for; empty means the host name (or NODE_NAME)',
+    'a node name',
+  ),
+  spec('agent.interval', positiveDuration, '15s', 'how often sources are sampled', 'a duration such as 15s'),
+  spec(
+    'agent.window',
+    positiveDuration,
+    '60s',
+    'length of one usage window sent to the collector',
+    'a duration such as 60s, a multiple of agent.interval',
+  ),
+  spec(
+    'agent.sources',
+    sourceList,
+    SOURCE_NAMES.join(','),
+    'sources the agent reads',
+    `a comma-separated list of ${SOURCE_NAMES.join(', ')}`,
+  ),
+  spec(
+    'agent.sourceTimeout',
+    positiveDuration,
+    '10s',
+    'longest one source may take per sample',
+    'a duration such as 10s',
+  ),
+  spec(
+    'agent.collectorUrl',
+    z.url(),
+    'http://127.0.0.1:8080',
+    'collector base URL the agent sends batches to',
+    'an http(s) URL',
+  ),
+  spec('agent.token', z.string(), '', 'bearer token the agent sends to the collector', 'a string'),
+  spec(
+    'agent.listen',
+    listenAddress,
+    '0.0.0.0:9495',
+    "address of the agent's own /metrics (mlcost agent only)",
+    'host:port',
+  ),
+  spec(
+    'agent.nvidiaSmi.path',
+    z.string().min(1),
+    'nvidia-smi',
+    'nvidia-smi executable',
+    'a command name or path',
+  ),
+  spec(
+    'agent.nvidiaSmi.timeout',
+    positiveDuration,
+    '5s',
+    'longest one nvidia-smi call may take',
+    'a duration such as 5s',
+  ),
+  spec('agent.enabled', boolean, true, 'run the agent for this host inside mlcost start', 'true or false'),
+] as const satisfies readonly KeySpec<unknown>[];
+
+/** The environment variable for a key: `agent.nvidiaSmi.timeout` → `MLCOST_AGENT_NVIDIA_SMI_TIMEOUT`. */
+export function envNameFor(key: string): string {
+  return `MLCOST_${key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/\./g, '_')
+    .toUpperCase()}`;
+}
