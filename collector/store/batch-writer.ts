@@ -28,13 +28,14 @@ export function createBatchWriter(db: Db): BatchWriter {
   const insertGpuWindow = db.prepare(`
     INSERT INTO gpu_windows (node, start, end, gpu_id, uuid, gpu_index, model, mig_profile, mig_instance_id,
       activity_avg, activity_max, sm_activity_avg, tensor_activity_avg, memory_used_max, memory_total, power_avg,
-      energy_joules, temperature_max, sm_clock_avg, last_xid, holder_namespace, holder_pod, holder_container)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+      energy_joules, temperature_max, sm_clock_avg, last_xid, holders)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
   const insertContainerWindow = db.prepare(`
     INSERT INTO container_windows (node, start, end, namespace, pod, container, cpu_avg, cpu_max, cpu_p95,
       memory_avg, memory_max, request_cpu, request_memory, request_gpus, gpu_resource, limit_cpu, limit_memory,
-      workload_kind, workload_name, labels)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+      pod_uid, qos_class, workload_kind, workload_name, ml_job_kind, ml_job_name, served_model, restarts, oom_killed,
+      labels)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
   const insertModelWindow = db.prepare(`
     INSERT INTO model_windows (node, start, end, namespace, pod, model, server, requests_ok, requests_failed,
       prompt_tokens, generated_tokens, latency_sum, latency_count, queue_max, kv_cache_max)
@@ -88,9 +89,7 @@ export function createBatchWriter(db: Db): BatchWriter {
         gpu.temperatureCelsiusMax ?? null,
         gpu.smClockMhzAvg ?? null,
         gpu.lastXid ?? null,
-        gpu.holder?.namespace ?? null,
-        gpu.holder?.pod ?? null,
-        gpu.holder?.container ?? null,
+        JSON.stringify(gpu.holders),
       );
     }
     for (const c of window.containers) {
@@ -112,8 +111,15 @@ export function createBatchWriter(db: Db): BatchWriter {
         c.requests.gpuResource ?? null,
         c.limits.cpuCores ?? null,
         c.limits.memoryBytes ?? null,
-        c.workloadKind ?? null,
-        c.workloadName ?? null,
+        c.podUid ?? null,
+        c.qosClass ?? null,
+        c.workload?.kind ?? null,
+        c.workload?.name ?? null,
+        c.mlJob?.kind ?? null,
+        c.mlJob?.name ?? null,
+        c.servedModel?.name ?? null,
+        c.restarts ?? null,
+        c.oomKilled === undefined ? null : c.oomKilled ? 1 : 0,
         c.labels ? JSON.stringify(c.labels) : null,
       );
     }

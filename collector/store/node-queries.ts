@@ -12,7 +12,7 @@ export interface NodeGpuView {
   memoryTotalBytes: number | null;
   powerWatts: number | null;
   temperatureCelsius: number | null;
-  holder: { namespace: string; pod: string; container: string | null } | null;
+  holders: Array<{ namespace: string; pod: string; container?: string; share?: number; via?: string }>;
 }
 
 export interface NodeView {
@@ -65,9 +65,7 @@ interface GpuRow {
   memory_total: number | null;
   power_avg: number | null;
   temperature_max: number | null;
-  holder_namespace: string | null;
-  holder_pod: string | null;
-  holder_container: string | null;
+  holders: string;
 }
 
 export function createNodeQueries(db: Db) {
@@ -79,7 +77,7 @@ export function createNodeQueries(db: Db) {
     ORDER BY n.name`);
   const gpus = db.prepare<[string, number], GpuRow>(`
     SELECT gpu_id, uuid, gpu_index, model, mig_profile, activity_avg, memory_used_max, memory_total, power_avg,
-      temperature_max, holder_namespace, holder_pod, holder_container
+      temperature_max, holders
     FROM gpu_windows WHERE node = ? AND start = ? ORDER BY gpu_index, gpu_id`);
 
   return {
@@ -118,14 +116,7 @@ export function createNodeQueries(db: Db) {
                 memoryTotalBytes: gpu.memory_total,
                 powerWatts: gpu.power_avg,
                 temperatureCelsius: gpu.temperature_max,
-                holder:
-                  gpu.holder_namespace && gpu.holder_pod
-                    ? {
-                        namespace: gpu.holder_namespace,
-                        pod: gpu.holder_pod,
-                        container: gpu.holder_container,
-                      }
-                    : null,
+                holders: JSON.parse(gpu.holders) as NodeGpuView['holders'],
               })),
       }));
     },

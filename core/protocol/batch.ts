@@ -41,7 +41,12 @@ export const holderSchema = z.object({
   namespace: name,
   pod: name,
   container: z.string().max(253).optional(),
+  /** Share of the device this holder has: 1 for a whole GPU or MIG slice, 1/replicas for time-slicing or MPS. */
+  share: z.number().finite().positive().max(1).optional(),
+  /** How the holder was found: the exporter's own labels, a device id match, or a MIG profile match. */
+  via: z.enum(['exporter', 'device-id', 'mig-profile']).optional(),
 });
+const workloadRef = z.object({ kind: z.string().min(1).max(63), name });
 
 export const gpuRecordSchema = z.object({
   /** GPU UUID, or `<parent UUID>/<GPU instance id>` for a MIG instance. */
@@ -62,7 +67,8 @@ export const gpuRecordSchema = z.object({
   temperatureCelsiusMax: z.number().finite().optional(),
   smClockMhzAvg: nonNegative.optional(),
   lastXid: z.number().int().nonnegative().optional(),
-  holder: holderSchema.optional(),
+  /** Pods holding this GPU or slice during the window; several when it is time-sliced or shared by MPS. */
+  holders: z.array(holderSchema).max(64).default([]),
 });
 
 export const containerRecordSchema = z.object({
@@ -76,8 +82,14 @@ export const containerRecordSchema = z.object({
   memoryBytesMax: nonNegative.optional(),
   requests: resourceAmountsSchema.default({}),
   limits: resourceAmountsSchema.default({}),
-  workloadKind: z.string().max(63).optional(),
-  workloadName: z.string().max(253).optional(),
+  podUid: z.string().max(64).optional(),
+  qosClass: z.string().max(32).optional(),
+  workload: workloadRef.optional(),
+  mlJob: workloadRef.optional(),
+  servedModel: workloadRef.optional(),
+  restarts: nonNegative.optional(),
+  /** True when the container's last termination in or before this window was an OOM kill. */
+  oomKilled: z.boolean().optional(),
   labels: labels.optional(),
 });
 
@@ -121,6 +133,7 @@ export const batchSchema = z.object({
 export type ResourceAmounts = z.infer<typeof resourceAmountsSchema>;
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 export type GpuRecord = z.infer<typeof gpuRecordSchema>;
+export type Holder = z.infer<typeof holderSchema>;
 export type ContainerRecord = z.infer<typeof containerRecordSchema>;
 export type ModelRecord = z.infer<typeof modelRecordSchema>;
 export type UsageWindow = z.infer<typeof windowSchema>;

@@ -61,9 +61,7 @@ CREATE TABLE gpu_windows (
   temperature_max  REAL,
   sm_clock_avg     REAL,
   last_xid         INTEGER,
-  holder_namespace TEXT,
-  holder_pod       TEXT,
-  holder_container TEXT,
+  holders          TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (node, start, gpu_id)
 ) WITHOUT ROWID;
 CREATE INDEX gpu_windows_by_start ON gpu_windows (start);
@@ -86,8 +84,15 @@ CREATE TABLE container_windows (
   gpu_resource  TEXT,
   limit_cpu     REAL,
   limit_memory  REAL,
+  pod_uid       TEXT,
+  qos_class     TEXT,
   workload_kind TEXT,
   workload_name TEXT,
+  ml_job_kind   TEXT,
+  ml_job_name   TEXT,
+  served_model  TEXT,
+  restarts      REAL,
+  oom_killed    INTEGER,
   labels        TEXT,
   PRIMARY KEY (node, start, namespace, pod, container)
 ) WITHOUT ROWID;
