@@ -2,9 +2,11 @@
 // window to the sink as a numbered batch. The first window closes at the first interval boundary so a new
 // agent shows up at once; later windows align to the window length in UTC.
 import type { Logger } from '../core/logger.ts';
+import type { UsageWindow } from '../core/protocol/batch.ts';
 import { BATCH_SCHEMA_VERSION, type BatchInput } from '../core/protocol/batch.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { runSources } from './runner.ts';
+import type { Samples } from './samples.ts';
 import type { SequenceFile } from './sequence-file.ts';
 import type { BatchSink } from './sink.ts';
 import type { Source } from './source.ts';
@@ -23,6 +25,8 @@ export interface AgentOptions {
   logger: Logger;
   /** Batches kept in memory while the collector is unreachable; the oldest go first beyond this. */
   maxPendingBatches?: number;
+  /** Called with each collection's merged samples, e.g. to update the agent's own GPU gauges. */
+  onSamples?: (samples: Samples) => void;
 }
 
 /** The next point on a grid of `step` strictly after `time`. */
@@ -61,6 +65,23 @@ export class Agent {
     if (this.current && this.current.samples > 0)
       this.closeWindow(Math.max(Date.now(), this.current.start + 1));
     await this.flush();
+    await this.close();
+  }
+
+  /** Closes every source's open watches and sockets. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.options.sources.map(async (source) => source.close?.()));
+  }
+
+  /** Wraps a window in the next numbered batch of this agent. */
+  batchFor(window: UsageWindow): BatchInput {
+    return {
+      schemaVersion: BATCH_SCHEMA_VERSION,
+      agentId: this.options.agentId,
+      sequence: this.options.sequence.take(),
+      sentAt: new Date().toISOString(),
+      windows: [window],
+    };
   }
 
   /** One cycle: close the window if its end has passed, sample every source, deliver pending batches. */
@@ -73,13 +94,31 @@ export class Agent {
       this.current = new WindowAccumulator(start);
       this.currentEnd = first ? nextGridPoint(start, intervalMs) : nextGridPoint(start, windowMs);
     }
+    this.current.add(await this.sample());
+    await this.flush();
+  }
+
+  /**
+   * One window for `mlcost agent --once`: two collections one interval apart (rates such as CPU need two
+   * readings), closed at the second, without sending anything.
+   */
+  async collectOnce(): Promise<UsageWindow | undefined> {
+    const window = new WindowAccumulator(Date.now());
+    window.add(await this.sample());
+    await new Promise((resolve) => setTimeout(resolve, this.options.intervalMs));
+    window.add(await this.sample());
+    return window.close(Date.now(), this.options.nodeName);
+  }
+
+  private async sample(): Promise<Samples> {
     const outcomes = await runSources(this.options.sources, {
       timeoutMs: this.options.sourceTimeoutMs,
       metrics: this.options.metrics,
       logger: this.options.logger,
     });
-    this.current.add(mergeSamples(outcomes.map((outcome) => outcome.samples)));
-    await this.flush();
+    const merged = mergeSamples(outcomes.map((outcome) => outcome.samples));
+    this.options.onSamples?.(merged);
+    return merged;
   }
 
   private closeWindow(end: number): void {
@@ -96,13 +135,7 @@ export class Agent {
       return;
     }
     this.options.metrics.windowsMade.inc();
-    this.pending.push({
-      schemaVersion: BATCH_SCHEMA_VERSION,
-      agentId: this.options.agentId,
-      sequence: this.options.sequence.take(),
-      sentAt: new Date().toISOString(),
-      windows: [window],
-    });
+    this.pending.push(this.batchFor(window));
     const limit = this.options.maxPendingBatches ?? 1440;
     while (this.pending.length > limit) {
       const dropped = this.pending.shift();

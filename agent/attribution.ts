@@ -6,7 +6,11 @@ import { parseDeviceId } from './sources/gpu-device-id.ts';
 
 /** Resources whose devices are GPUs or slices of them. */
 export function isGpuResource(resource: string): boolean {
-  return resource === 'nvidia.com/gpu' || resource.startsWith('nvidia.com/mig-') || resource.startsWith('nvidia.com/gpu.');
+  return (
+    resource === 'nvidia.com/gpu' ||
+    resource.startsWith('nvidia.com/mig-') ||
+    resource.startsWith('nvidia.com/gpu.')
+  );
 }
 
 /**
@@ -21,7 +25,11 @@ export function attributeGpus(
   const holders = new Map<string, Holder[]>();
   const add = (gpu: GpuSample, holder: Holder) => {
     const list = holders.get(gpu.id) ?? [];
-    if (!list.some((h) => h.namespace === holder.namespace && h.pod === holder.pod && h.container === holder.container)) {
+    if (
+      !list.some(
+        (h) => h.namespace === holder.namespace && h.pod === holder.pod && h.container === holder.container,
+      )
+    ) {
       list.push(holder);
     }
     holders.set(gpu.id, list);
@@ -34,7 +42,9 @@ export function attributeGpus(
   const wholeGpus = gpus.filter((gpu) => gpu.migProfile === undefined);
   const migSlices = gpus.filter((gpu) => gpu.migProfile !== undefined);
   const byUuid = new Map(wholeGpus.map((gpu) => [gpu.uuid.toLowerCase(), gpu]));
-  const byIndex = new Map(wholeGpus.filter((gpu) => gpu.index !== undefined).map((gpu) => [String(gpu.index), gpu]));
+  const byIndex = new Map(
+    wholeGpus.filter((gpu) => gpu.index !== undefined).map((gpu) => [String(gpu.index), gpu]),
+  );
   const byMigUuid = new Map(
     migSlices.filter((gpu) => gpu.migUuid !== undefined).map((gpu) => [gpu.migUuid!.toLowerCase(), gpu]),
   );
@@ -46,28 +56,44 @@ export function attributeGpus(
     const holder = { namespace: assignment.namespace, pod: assignment.pod, container: assignment.container };
     for (const raw of assignment.deviceIds) {
       const device = parseDeviceId(raw);
-      if (device.kind === 'mig') {
-        const slice = byMigUuid.get(device.gpu.toLowerCase());
-        if (slice) {
-          takenSlices.add(slice.id);
-          add(slice, { ...holder, share: 1, via: 'device-id' });
-          continue;
-        }
-        const profile = assignment.resource.startsWith('nvidia.com/mig-') ? assignment.resource.slice(15) : undefined;
+      if (!device) continue; // another vendor's id format: nothing to match it against
+      const share = device.replica !== undefined && options.replicasPerGpu ? 1 / options.replicasPerGpu : 1;
+      const slice =
+        device.kind === 'mig'
+          ? byMigUuid.get(device.gpu.toLowerCase())
+          : device.kind === 'gke' && device.gkeGi !== undefined
+            ? migSlices.find((gpu) => gpu.index === device.gkeGpuIndex && gpu.migInstanceId === device.gkeGi)
+            : undefined;
+      if (slice) {
+        takenSlices.add(slice.id);
+        add(slice, { ...holder, share, via: 'device-id' });
+        continue;
+      }
+      if (
+        device.kind === 'mig' ||
+        device.migIndex !== undefined ||
+        (device.kind === 'gke' && device.gkeGi !== undefined)
+      ) {
+        const profile = assignment.resource.startsWith('nvidia.com/mig-')
+          ? assignment.resource.slice(15)
+          : undefined;
         if (profile) pendingByProfile.push({ assignment, profile });
         continue;
       }
-      const gpu = device.kind === 'uuid' ? byUuid.get(device.gpu.toLowerCase()) : byIndex.get(device.gpu);
-      if (!gpu) continue;
-      const share = device.replica !== undefined && options.replicasPerGpu ? 1 / options.replicasPerGpu : 1;
-      add(gpu, { ...holder, share, via: 'device-id' });
+      const gpu =
+        device.kind === 'uuid'
+          ? byUuid.get(device.gpu.toLowerCase())
+          : byIndex.get(String(device.kind === 'gke' ? device.gkeGpuIndex : (device.gpuIndex ?? device.gpu)));
+      if (gpu) add(gpu, { ...holder, share, via: 'device-id' });
     }
   }
 
   // A MIG device id we cannot match by UUID (the exporter knows slices by parent UUID + instance id only) is given
   // to a free slice of the same profile: exact when the node has one slice of that profile, a fair guess otherwise.
   for (const { assignment, profile } of pendingByProfile) {
-    const slice = migSlices.find((gpu) => gpu.migProfile === profile && !takenSlices.has(gpu.id) && !holders.has(gpu.id));
+    const slice = migSlices.find(
+      (gpu) => gpu.migProfile === profile && !takenSlices.has(gpu.id) && !holders.has(gpu.id),
+    );
     if (!slice) continue;
     takenSlices.add(slice.id);
     add(slice, {

@@ -9,4 +9,6 @@ export interface Source {
    * this node: that is not an error); rejects when the source is broken. Must stop when `signal` aborts.
    */
   collect(signal: AbortSignal): Promise<Samples>;
+  /** Releases what the source holds open between collections (watches, sockets); optional. */
+  close?(): void | Promise<void>;
 }

@@ -67,7 +67,8 @@ type ModelAccumulator = Omit<ModelSample, 'queueLength' | 'kvCacheUsage'> & {
   kvCacheUsageMax?: number;
 };
 
-const containerKey = (namespace: string, pod: string, container: string) => `${namespace}\u0000${pod}\u0000${container}`;
+const containerKey = (namespace: string, pod: string, container: string) =>
+  `${namespace}\u0000${pod}\u0000${container}`;
 const holderKey = (holder: Holder) => `${holder.namespace}\u0000${holder.pod}\u0000${holder.container ?? ''}`;
 
 export class WindowAccumulator {
@@ -106,7 +107,8 @@ export class WindowAccumulator {
       };
       acc.podUid = usage.podUid ?? acc.podUid;
       acc.cpu = addTo(acc.cpu, usage.cpuUsedCores);
-      if (usage.cpuUsedCores !== undefined && Number.isFinite(usage.cpuUsedCores)) acc.cpuValues.push(usage.cpuUsedCores);
+      if (usage.cpuUsedCores !== undefined && Number.isFinite(usage.cpuUsedCores))
+        acc.cpuValues.push(usage.cpuUsedCores);
       acc.memory = addTo(acc.memory, usage.memoryWorkingSetBytes);
       this.containers.set(key, acc);
     }
@@ -196,7 +198,9 @@ export class WindowAccumulator {
     for (const [key, acc] of this.containers) {
       const pod = this.pods.get(`${acc.namespace}/${acc.pod}`);
       const base = records.get(key) ?? {
-        ...(pod ? identityOf(pod, acc.container) : { namespace: acc.namespace, pod: acc.pod, container: acc.container }),
+        ...(pod
+          ? identityOf(pod, acc.container)
+          : { namespace: acc.namespace, pod: acc.pod, container: acc.container }),
         requests: pod?.containers.find((c) => c.name === acc.container)?.requests ?? {},
         limits: pod?.containers.find((c) => c.name === acc.container)?.limits ?? {},
       };

@@ -82,9 +82,15 @@ addCommonOptions(
     .option('--interval <duration>', 'how often sources are sampled (agent.interval)')
     .option('--window <duration>', 'length of one usage window (agent.window)')
     .option('--sources <list>', 'comma-separated sources (agent.sources)')
-    .option('--agent-listen <host:port>', "address of the agent's /metrics (agent.listen)"),
+    .option('--agent-listen <host:port>', "address of the agent's /metrics (agent.listen)")
+    .option('--once', 'run one window (two collections one interval apart) and exit')
+    .option('--print', 'print windows as JSON on stdout instead of sending them'),
 )
   .addHelpText('after', `\n${describeConfigKeys()}`)
-  .action(action(runAgent));
+  .action(async (options: Record<string, unknown>) =>
+    action((config) =>
+      runAgent(config, { once: options['once'] === true, print: options['print'] === true }),
+    )(options),
+  );
 
 await program.parseAsync(process.argv);

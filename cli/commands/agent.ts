@@ -1,19 +1,46 @@
 // `mlcost agent`: the node agent alone, sending batches to a collector over HTTP; its own /metrics on agent.listen.
+// With --once it runs one window against the configured endpoints and prints its records instead.
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createAgent } from '../../agent/create-agent.ts';
 import { createHttpSink } from '../../agent/http-sink.ts';
 import { createAgentApp } from '../../agent/metrics-app.ts';
+import type { BatchSink } from '../../agent/sink.ts';
 import { listen } from '../../collector/api/server.ts';
 import type { Config } from '../../core/config/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { onShutdown } from '../shutdown.ts';
 
-export async function runAgent(config: Config): Promise<void> {
+export interface AgentRunOptions {
+  once?: boolean;
+  print?: boolean;
+}
+
+/** Writes each batch to stdout as one JSON line instead of sending it. */
+const printSink: BatchSink = {
+  async send(batch) {
+    process.stdout.write(`${JSON.stringify(batch)}\n`);
+  },
+};
+
+export async function runAgent(config: Config, run: AgentRunOptions = {}): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const registry = new Registry();
+  const sink = run.print
+    ? printSink
+    : createHttpSink({ collectorUrl: config.agent.collectorUrl, token: config.agent.token });
+  const agent = createAgent(config, { sink, registry, logger, mode: 'node' });
+
+  if (run.once) {
+    const window = await agent.collectOnce();
+    await agent.close();
+    if (!window)
+      throw new Error('no source reported the node size; nothing to print (see the log for failing sources)');
+    if (run.print) process.stdout.write(`${JSON.stringify(window, null, 2)}\n`);
+    else await sink.send(agent.batchFor(window));
+    return;
+  }
+
   collectDefaultMetrics({ register: registry, prefix: 'mlcost_agent_process_' });
-  const sink = createHttpSink({ collectorUrl: config.agent.collectorUrl, token: config.agent.token });
-  const agent = createAgent(config, { sink, registry, logger });
   const server = await listen(createAgentApp(registry), config.agent.listen);
   agent.start();
   logger.info({ url: server.url, collector: config.agent.collectorUrl }, 'agent is running');

@@ -13,7 +13,12 @@ export async function runStart(config: Config): Promise<void> {
   const registry = new Registry();
   const collector = createCollector(config, logger, registry);
   const agent = config.agent.enabled
-    ? createAgent(config, { sink: createInProcessSink(collector.ingest), registry, logger })
+    ? createAgent(config, {
+        sink: createInProcessSink(collector.ingest),
+        registry,
+        logger,
+        mode: 'standalone',
+      })
     : undefined;
   const server = await listen(collector.app, config.collector.listen);
   agent?.start();

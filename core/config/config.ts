@@ -26,5 +26,10 @@ export interface Config {
     token: string;
     listen: string;
     nvidiaSmi: { path: string; timeout: number };
+    dcgm: { url: string };
+    kubernetes: { kubeconfig: string };
+    kubelet: { url: string; tokenFile: string; caFile: string; insecureSkipTlsVerify: boolean };
+    podResources: { socket: string };
+    limits: { maxBodyBytes: number; maxSeries: number };
   };
 }

@@ -51,7 +51,26 @@ const stringList = z
     (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean),
   );
 
-export const SOURCE_NAMES = ['host', 'nvidia-smi'] as const;
+export const SOURCE_NAMES = [
+  'host',
+  'nvidia-smi',
+  'dcgm',
+  'pods',
+  'kubelet',
+  'pod-resources',
+  'model-servers',
+] as const;
+/** Sources `mlcost start` reads when agent.sources is empty: this machine alone. */
+export const STANDALONE_SOURCES: readonly SourceName[] = ['host', 'nvidia-smi'];
+/** Sources `mlcost agent` reads when agent.sources is empty: a Kubernetes GPU node. */
+export const NODE_SOURCES: readonly SourceName[] = [
+  'pods',
+  'kubelet',
+  'pod-resources',
+  'dcgm',
+  'nvidia-smi',
+  'model-servers',
+];
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
 const sourceList = stringList.pipe(z.array(z.enum(SOURCE_NAMES)));
@@ -129,8 +148,8 @@ export const CONFIG_KEYS = [
   spec(
     'agent.sources',
     sourceList,
-    SOURCE_NAMES.join(','),
-    'sources the agent reads',
+    '',
+    'sources the agent reads; empty means host,nvidia-smi for mlcost start and pods,kubelet,pod-resources,dcgm,nvidia-smi,model-servers for mlcost agent',
     `a comma-separated list of ${SOURCE_NAMES.join(', ')}`,
   ),
   spec(
@@ -168,6 +187,69 @@ export const CONFIG_KEYS = [
     '5s',
     'longest one nvidia-smi call may take',
     'a duration such as 5s',
+  ),
+  spec(
+    'agent.dcgm.url',
+    z.string(),
+    '',
+    'dcgm-exporter metrics URL; empty means http://$HOST_IP:9400/metrics (127.0.0.1 without HOST_IP)',
+    'an http(s) URL',
+  ),
+  spec(
+    'agent.kubernetes.kubeconfig',
+    z.string(),
+    '',
+    'kubeconfig for the API server; empty means in-cluster service account (or KUBECONFIG)',
+    'a path',
+  ),
+  spec(
+    'agent.kubelet.url',
+    z.string(),
+    '',
+    'kubelet base URL; empty means https://$HOST_IP:10250',
+    'an https URL',
+  ),
+  spec(
+    'agent.kubelet.tokenFile',
+    z.string(),
+    '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    'bearer token file for the kubelet (re-read each time: projected tokens rotate)',
+    'a path',
+  ),
+  spec(
+    'agent.kubelet.caFile',
+    z.string(),
+    '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+    "CA bundle that signed the kubelet's serving certificate",
+    'a path',
+  ),
+  spec(
+    'agent.kubelet.insecureSkipTlsVerify',
+    boolean,
+    false,
+    "skip verifying the kubelet's certificate (self-signed kubelet certs)",
+    'true or false',
+  ),
+  spec(
+    'agent.podResources.socket',
+    z.string().min(1),
+    '/var/lib/kubelet/pod-resources/kubelet.sock',
+    'kubelet pod-resources gRPC socket',
+    'a path',
+  ),
+  spec(
+    'agent.limits.maxBodyBytes',
+    bytes,
+    '16Mi',
+    'largest response the agent reads from any one endpoint',
+    'a size such as 16Mi',
+  ),
+  spec(
+    'agent.limits.maxSeries',
+    z.coerce.number().int().positive(),
+    100000,
+    'most series the agent reads from one scrape',
+    'a positive whole number',
   ),
   spec('agent.enabled', boolean, true, 'run the agent for this host inside mlcost start', 'true or false'),
 ] as const satisfies readonly KeySpec<unknown>[];
