@@ -1,0 +1,61 @@
+// Delivers batches to the collector's POST /api/v1/ingest as gzip JSON with a bearer token, and classifies the
+// answer: 2xx acknowledged; 400/413/415 rejected (the batch itself is bad); anything else retried.
+import type { Delivery, Transport } from './transport.ts';
+
+/** Statuses that say the batch itself is wrong: sending it again would get the same answer. */
+const REJECTING = new Set([400, 413, 415, 422]);
+
+export interface HttpTransportOptions {
+  collectorUrl: string;
+  /** Read before every request: a projected service-account token rotates while the agent runs. */
+  token: () => string;
+  timeoutMs?: number;
+  /** Extra headers per request, e.g. the W3C traceparent of the shipping span. */
+  headers?: () => Record<string, string>;
+}
+
+export function createHttpTransport(options: HttpTransportOptions): Transport {
+  const url = new URL('/api/v1/ingest', options.collectorUrl);
+  return {
+    async deliver(body, meta): Promise<Delivery> {
+      const token = options.token();
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+            'x-mlcost-agent': meta.agentId,
+            'x-mlcost-sequence': String(meta.sequence),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...options.headers?.(),
+          },
+          body,
+          signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause?.code;
+        return { outcome: 'retry', reason: `collector unreachable: ${cause ?? (error as Error).message}` };
+      }
+      const text = await response.text().catch(() => '');
+      if (response.ok) return { outcome: 'acknowledged' };
+      const detail = problemDetail(text);
+      if (REJECTING.has(response.status)) return { outcome: 'rejected', status: response.status, detail };
+      const retryAfter = Number(response.headers.get('retry-after'));
+      return {
+        outcome: 'retry',
+        reason: `collector answered ${response.status}: ${detail}`,
+        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+      };
+    },
+  };
+}
+
+function problemDetail(text: string): string {
+  try {
+    return (JSON.parse(text) as { detail?: string }).detail ?? text.slice(0, 300);
+  } catch {
+    return text.slice(0, 300);
+  }
+}
