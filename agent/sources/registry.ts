@@ -4,6 +4,7 @@ import type { Config } from '../../core/config/config.ts';
 import { NODE_SOURCES, type SourceName, STANDALONE_SOURCES } from '../../core/config/keys.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Source } from '../source.ts';
+import { createDcgmSource, DEFAULT_DCGM_URL } from './dcgm.ts';
 import { createHostSource } from './host.ts';
 import { createNvidiaSmiSource } from './nvidia-smi.ts';
 
@@ -15,6 +16,13 @@ export const SOURCE_FACTORIES: Partial<Record<SourceName, SourceFactory>> = {
   host: () => createHostSource(),
   'nvidia-smi': (config) =>
     createNvidiaSmiSource({ path: config.agent.nvidiaSmi.path, timeoutMs: config.agent.nvidiaSmi.timeout }),
+  dcgm: (config) =>
+    createDcgmSource({
+      url: config.agent.dcgm.url || DEFAULT_DCGM_URL,
+      timeoutMs: config.agent.sourceTimeout,
+      maxBodyBytes: config.agent.limits.maxBodyBytes,
+      maxSeries: config.agent.limits.maxSeries,
+    }),
 };
 
 export function sourceNamesFor(config: Config, mode: AgentMode): readonly SourceName[] {

@@ -192,7 +192,7 @@ export const CONFIG_KEYS = [
     'agent.dcgm.url',
     z.string(),
     '',
-    'dcgm-exporter metrics URL; empty means http://$HOST_IP:9400/metrics (127.0.0.1 without HOST_IP)',
+    'dcgm-exporter metrics URL; empty means http://$HOST_IP:9400/metrics',
     'an http(s) URL',
   ),
   spec(
