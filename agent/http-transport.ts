@@ -10,8 +10,6 @@ export interface HttpTransportOptions {
   /** Read before every request: a projected service-account token rotates while the agent runs. */
   token: () => string;
   timeoutMs?: number;
-  /** Extra headers per request, e.g. the W3C traceparent of the shipping span. */
-  headers?: () => Record<string, string>;
 }
 
 export function createHttpTransport(options: HttpTransportOptions): Transport {
@@ -29,7 +27,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
             'x-mlcost-agent': meta.agentId,
             'x-mlcost-sequence': String(meta.sequence),
             ...(token ? { authorization: `Bearer ${token}` } : {}),
-            ...options.headers?.(),
+            ...meta.traceHeaders,
           },
           body,
           signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),

@@ -8,7 +8,14 @@ export type Delivery =
   /** The collector refuses this batch as invalid: retrying cannot help, so it goes to dead-letter. */
   | { outcome: 'rejected'; status: number; detail: string };
 
+export interface DeliveryMeta {
+  agentId: string;
+  sequence: number;
+  /** W3C trace context of the shipping span, to continue the trace in the collector. */
+  traceHeaders?: Record<string, string>;
+}
+
 export interface Transport {
   /** Delivers one batch body: gzip JSON exactly as spooled. Never throws: every failure is a Delivery. */
-  deliver(body: Uint8Array, meta: { agentId: string; sequence: number }): Promise<Delivery>;
+  deliver(body: Uint8Array, meta: DeliveryMeta): Promise<Delivery>;
 }

@@ -1,12 +1,17 @@
 // Assembles a collector from configuration: the store, its metrics, the ingest service and the HTTP app.
+
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from '../core/config/config.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { VERSION } from '../core/version.ts';
 import { createApp } from './api/app.ts';
+import { type AgentAuthenticator, createSharedTokenAuthenticator } from './ingest/auth.ts';
 import { IngestService } from './ingest/ingest.ts';
+import { createTokenReviewAuthenticator } from './ingest/token-review.ts';
 import { createCollectorMetrics } from './metrics.ts';
 import { openStore, type Store } from './store/store.ts';
 
@@ -29,10 +34,12 @@ export function createCollector(config: Config, logger: Logger, registry = new R
     version: VERSION,
     currency: config.currency,
     storeSizeBytes: () => store.sizeBytes(),
+    reportingNodes: () => store.nodes.reportingNodes(),
   });
   const ingest = new IngestService(store, metrics, {
-    token: config.collector.ingestToken,
+    authenticator: createAuthenticator(config),
     maxBatchBytes: config.collector.maxBatchBytes,
+    maxInFlight: config.collector.maxInFlight,
   });
   const app = createApp({
     store,
@@ -43,5 +50,55 @@ export function createCollector(config: Config, logger: Logger, registry = new R
     currency: config.currency,
     maxBatchBytes: config.collector.maxBatchBytes,
   });
-  return { app, store, ingest, registry, close: () => store.close() };
+  const sweep = setInterval(
+    () => markGoneNodes(store, config.collector.nodeGoneAfter, logger),
+    Math.min(30_000, Math.max(1_000, config.collector.nodeGoneAfter / 4)),
+  );
+  sweep.unref();
+  return {
+    app,
+    store,
+    ingest,
+    registry,
+    close: () => {
+      clearInterval(sweep);
+      store.close();
+    },
+  };
+}
+
+/** The agent authenticator the configuration asks for: a shared token, or TokenReview against the API server. */
+export function createAuthenticator(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): AgentAuthenticator {
+  const { auth, kubernetes } = config.collector;
+  if (auth.mode === 'token') return createSharedTokenAuthenticator(config.collector.ingestToken);
+  const host = env['KUBERNETES_SERVICE_HOST'];
+  const apiServer =
+    kubernetes.apiServer ||
+    (host
+      ? `https://${host.includes(':') ? `[${host}]` : host}:${env['KUBERNETES_SERVICE_PORT'] ?? 443}`
+      : '');
+  if (!apiServer) {
+    throw new ConfigError(
+      'collector.kubernetes.apiServer',
+      'invalid configuration: collector.kubernetes.apiServer = "" (from default): tokenreview auth needs the API server; allowed: an https URL, or run in a cluster',
+    );
+  }
+  return createTokenReviewAuthenticator({
+    apiServer,
+    reviewerToken: () => readFileSync(kubernetes.tokenFile, 'utf8').trim(),
+    caFile: apiServer.startsWith('https:') ? kubernetes.caFile : undefined,
+    audience: auth.audience,
+    allowedServiceAccounts: auth.serviceAccounts,
+  });
+}
+
+/** Marks nodes silent for longer than `goneAfterMs` as gone, so their series stop and the API says so. */
+export function markGoneNodes(store: Store, goneAfterMs: number, logger: Logger, now = Date.now()): number {
+  const marked = store.nodes.markGone(now - goneAfterMs, now);
+  if (marked > 0)
+    logger.warn({ nodes: marked, goneAfterMs }, `${marked} node(s) stopped reporting and are marked gone`);
+  return marked;
 }

@@ -7,7 +7,8 @@ export type RejectionReason =
   | 'malformed'
   | 'schema'
   | 'unsupported_media'
-  | 'store_error';
+  | 'store_error'
+  | 'busy';
 
 export interface CollectorMetrics {
   batchesAccepted: Counter;
@@ -19,7 +20,12 @@ export interface CollectorMetrics {
 
 export function createCollectorMetrics(
   registry: Registry,
-  info: { version: string; currency: string; storeSizeBytes: () => number },
+  info: {
+    version: string;
+    currency: string;
+    storeSizeBytes: () => number;
+    reportingNodes: () => Array<{ name: string; lastSeen: number }>;
+  },
 ): CollectorMetrics {
   const buildInfo = new Gauge({
     name: 'mlcost_build_info',
@@ -36,6 +42,16 @@ export function createCollectorMetrics(
       this.set(info.storeSizeBytes());
     },
   });
+  new Gauge({
+    name: 'mlcost_collector_node_last_report_timestamp_seconds',
+    help: 'End of the latest window stored for each node still reporting; a node marked gone has no series.',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of info.reportingNodes()) this.set({ node: node.name }, node.lastSeen / 1000);
+    },
+  });
   const rejections = new Counter({
     name: 'mlcost_collector_ingest_rejections_total',
     help: 'Ingest requests refused, by reason.',
@@ -50,6 +66,7 @@ export function createCollectorMetrics(
     'schema',
     'unsupported_media',
     'store_error',
+    'busy',
   ]) {
     rejections.inc({ reason }, 0);
   }

@@ -11,7 +11,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export async function runCollector(config: Config): Promise<void> {
   const { host } = parseListen(config.collector.listen);
-  if (config.collector.ingestToken === '' && !LOOPBACK.has(host)) {
+  if (config.collector.auth.mode === 'token' && config.collector.ingestToken === '' && !LOOPBACK.has(host)) {
     throw new ConfigError(
       'collector.ingestToken',
       `invalid configuration: collector.ingestToken = "" while collector.listen = ${config.collector.listen}: a collector reachable from other hosts needs an ingest token`,

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/logger.ts';
+import { inSpan, withRemoteContext } from '../../core/tracing.ts';
 import type { IngestService } from '../ingest/ingest.ts';
 import type { Store } from '../store/store.ts';
 import { HttpProblem, problemResponse } from './problem.ts';
@@ -51,9 +52,14 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post(
     '/api/v1/ingest',
-    (c, next) => {
-      deps.ingest.authenticate(c.req.header('authorization'));
-      return next();
+    async (c, next) => {
+      const release = deps.ingest.admit();
+      try {
+        await deps.ingest.authenticate(c.req.header('authorization'));
+        await next();
+      } finally {
+        release();
+      }
     },
     bodyLimit({
       maxSize: deps.maxBatchBytes,
@@ -63,15 +69,25 @@ export function createApp(deps: AppDeps): Hono {
     }),
     async (c) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
-      const batch = deps.ingest.decode(body, c.req.header('content-encoding'), c.req.header('content-type'));
-      const result = deps.ingest.store(batch);
-      if (!result.duplicate) {
-        deps.logger.debug(
-          { agentId: result.agentId, sequence: result.sequence, windows: result.windows },
-          'batch stored',
-        );
-      }
-      return c.json(result, 200);
+      return withRemoteContext(c.req.header(), () =>
+        inSpan('mlcost.collector.ingest', { 'http.route': '/api/v1/ingest' }, (span) => {
+          const batch = deps.ingest.decode(
+            body,
+            c.req.header('content-encoding'),
+            c.req.header('content-type'),
+          );
+          span.setAttributes({ 'mlcost.agent_id': batch.agentId, 'mlcost.sequence': batch.sequence });
+          const result = deps.ingest.store(batch);
+          span.setAttribute('mlcost.duplicate', result.duplicate);
+          if (!result.duplicate) {
+            deps.logger.debug(
+              { agentId: result.agentId, sequence: result.sequence, windows: result.windows },
+              'batch stored',
+            );
+          }
+          return c.json(result, 200);
+        }),
+      );
     },
   );
 

@@ -1,6 +1,5 @@
 // Ingest: authenticates an agent's request, reads its (possibly gzip) body within limits, validates the batch
 // against the versioned schema and stores it in one transaction; every refusal is an HttpProblem naming what is wrong.
-import { timingSafeEqual } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import {
   BATCH_SCHEMA_VERSION,
@@ -8,14 +7,17 @@ import {
   batchSchema,
   describeSchemaIssues,
 } from '../../core/protocol/batch.ts';
+import { tracer } from '../../core/tracing.ts';
 import { HttpProblem } from '../api/problem.ts';
 import type { CollectorMetrics, RejectionReason } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
+import type { AgentAuthenticator } from './auth.ts';
 
 export interface IngestOptions {
-  /** Shared bearer token; empty disables the check (only allowed when the collector listens on loopback). */
-  token: string;
+  authenticator: AgentAuthenticator;
   maxBatchBytes: number;
+  /** Ingest requests handled at once; beyond this the collector answers 429 so agents back off. */
+  maxInFlight?: number;
 }
 
 export interface IngestResult {
@@ -27,30 +29,49 @@ export interface IngestResult {
 }
 
 export class IngestService {
+  private inFlight = 0;
+
   constructor(
     private readonly db: Store,
     private readonly metrics: CollectorMetrics,
     private readonly options: IngestOptions,
   ) {}
 
-  /** Checks the Authorization header against the shared token in constant time. */
-  authenticate(authorization: string | undefined): void {
-    if (this.options.token === '') return;
-    const presented = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
-    if (presented === undefined) {
+  /** Checks the Authorization header with the configured authenticator; every refusal is counted. */
+  async authenticate(authorization: string | undefined): Promise<void> {
+    try {
+      await this.options.authenticator.authenticate(authorization);
+    } catch (error) {
+      if (error instanceof HttpProblem && error.status === 401) throw this.reject('unauthorized', error);
+      throw error;
+    }
+  }
+
+  /**
+   * Admits one request, or answers 429 with Retry-After when the collector is already handling as many as it
+   * should: a busy collector pushes back rather than queueing without bound. Call the returned release when done.
+   */
+  admit(): () => void {
+    const limit = this.options.maxInFlight ?? 8;
+    if (this.inFlight >= limit) {
       throw this.reject(
-        'unauthorized',
-        new HttpProblem(401, 'Unauthorized', 'missing bearer token in the Authorization header'),
+        'busy',
+        new HttpProblem(
+          429,
+          'Too Many Requests',
+          `the collector is handling ${this.inFlight} batches already; retry shortly`,
+          {
+            headers: { 'retry-after': '2' },
+          },
+        ),
       );
     }
-    const expected = Buffer.from(this.options.token);
-    const given = Buffer.from(presented);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw this.reject(
-        'unauthorized',
-        new HttpProblem(401, 'Unauthorized', 'the bearer token is not valid for ingest'),
-      );
-    }
+    this.inFlight += 1;
+    let released = false;
+    return () => {
+      if (!released) this.inFlight -= 1;
+      released = true;
+    };
   }
 
   /** Decodes a raw request body (gzip or identity) into a validated batch. */
@@ -137,7 +158,13 @@ export class IngestService {
     const stop = this.metrics.ingestDuration.startTimer();
     let written: ReturnType<Store['writeBatch']>;
     try {
-      written = this.db.writeBatch(batch, now);
+      written = tracer.startActiveSpan('mlcost.collector.store', (span) => {
+        try {
+          return this.db.writeBatch(batch, now);
+        } finally {
+          span.end();
+        }
+      });
     } catch (error) {
       throw this.reject(
         'store_error',

@@ -21,7 +21,8 @@ export function createBatchWriter(db: Db): BatchWriter {
       agent_id = excluded.agent_id,
       last_seen = max(nodes.last_seen, excluded.last_seen),
       cpu_cores = excluded.cpu_cores, memory_bytes = excluded.memory_bytes, gpus = excluded.gpus,
-      labels = excluded.labels, simulated = excluded.simulated`);
+      labels = excluded.labels, simulated = excluded.simulated,
+      gone_at = CASE WHEN excluded.last_seen > nodes.last_seen THEN NULL ELSE nodes.gone_at END`);
   const insertNodeWindow = db.prepare(`
     INSERT INTO node_windows (node, start, end, cpu_avg, cpu_max, memory_avg, memory_max, load1, cpu_cores, memory_bytes)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);

@@ -21,6 +21,9 @@ export interface NodeView {
   firstSeen: string;
   lastSeen: string;
   simulated: boolean;
+  /** `reporting` while the node's agent sends windows; `gone` once it has been silent past collector.nodeGoneAfter. */
+  status: 'reporting' | 'gone';
+  goneSince: string | null;
   labels: Record<string, string>;
   capacity: { cpuCores: number; memoryBytes: number; gpus: number | null };
   usage: {
@@ -45,6 +48,7 @@ interface NodeRow {
   gpus: number | null;
   labels: string;
   simulated: number;
+  gone_at: number | null;
   start: number | null;
   end: number | null;
   cpu_avg: number | null;
@@ -80,7 +84,20 @@ export function createNodeQueries(db: Db) {
       temperature_max, holders
     FROM gpu_windows WHERE node = ? AND start = ? ORDER BY gpu_index, gpu_id`);
 
+  const markGone = db.prepare('UPDATE nodes SET gone_at = ? WHERE gone_at IS NULL AND last_seen < ?');
+  const reporting = db.prepare<[], { name: string; last_seen: number }>(
+    'SELECT name, last_seen FROM nodes WHERE gone_at IS NULL ORDER BY name',
+  );
+
   return {
+    /** Marks nodes whose last window ended before `cutoff` as gone; returns how many were marked. */
+    markGone(cutoff: number, now: number): number {
+      return markGone.run(now, cutoff).changes;
+    },
+    /** Nodes still reporting, with the end of their latest window. */
+    reportingNodes(): Array<{ name: string; lastSeen: number }> {
+      return reporting.all().map((row) => ({ name: row.name, lastSeen: row.last_seen }));
+    },
     listNodes(): NodeView[] {
       return nodes.all().map((row) => ({
         name: row.name,
@@ -88,6 +105,8 @@ export function createNodeQueries(db: Db) {
         firstSeen: new Date(row.first_seen).toISOString(),
         lastSeen: new Date(row.last_seen).toISOString(),
         simulated: row.simulated === 1,
+        status: row.gone_at === null ? 'reporting' : 'gone',
+        goneSince: row.gone_at === null ? null : new Date(row.gone_at).toISOString(),
         labels: JSON.parse(row.labels) as Record<string, string>,
         capacity: { cpuCores: row.cpu_cores, memoryBytes: row.memory_bytes, gpus: row.gpus },
         usage:

@@ -12,6 +12,11 @@ export interface Config {
     maxBatchBytes: number;
     /** Milliseconds. */
     retention: number;
+    auth: { mode: 'token' | 'tokenreview'; audience: string; serviceAccounts: string[] };
+    kubernetes: { apiServer: string; tokenFile: string; caFile: string };
+    maxInFlight: number;
+    /** Milliseconds. */
+    nodeGoneAfter: number;
   };
   agent: {
     enabled: boolean;
@@ -24,6 +29,8 @@ export interface Config {
     sourceTimeout: number;
     collectorUrl: string;
     token: string;
+    tokenFile: string;
+    spool: { maxBytes: number; maxAge: number };
     listen: string;
     nvidiaSmi: { path: string; timeout: number };
     dcgm: { url: string };

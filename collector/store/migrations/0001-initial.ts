@@ -22,7 +22,9 @@ CREATE TABLE nodes (
   memory_bytes  REAL    NOT NULL,
   gpus          REAL,
   labels        TEXT    NOT NULL DEFAULT '{}',
-  simulated     INTEGER NOT NULL DEFAULT 0
+  simulated     INTEGER NOT NULL DEFAULT 0,
+  -- set when the node's agent stopped reporting for longer than collector.nodeGoneAfter; cleared when it returns
+  gone_at       INTEGER
 );
 
 CREATE TABLE node_windows (
