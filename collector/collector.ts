@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Config } from '../core/config/config.ts';
+import { collectProcessMetrics } from '../core/default-metrics.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { VERSION } from '../core/version.ts';
@@ -29,7 +30,7 @@ export function databasePath(config: Config): string {
 
 export function createCollector(config: Config, logger: Logger, registry = new Registry()): Collector {
   const store = openStore(databasePath(config));
-  collectDefaultMetrics({ register: registry, prefix: 'mlcost_collector_process_' });
+  collectProcessMetrics(registry, 'mlcost_collector_process_');
   const metrics = createCollectorMetrics(registry, {
     version: VERSION,
     currency: config.currency,

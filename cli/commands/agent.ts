@@ -1,12 +1,13 @@
 // `mlcost agent`: the node agent alone, sending batches to a collector over HTTP; its own /metrics on agent.listen.
 // With --once it runs one window against the configured endpoints and prints its records instead.
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { createAgent } from '../../agent/create-agent.ts';
 import { createHttpSink } from '../../agent/http-sink.ts';
 import { createAgentApp } from '../../agent/metrics-app.ts';
 import type { BatchSink } from '../../agent/sink.ts';
 import { listen } from '../../collector/api/server.ts';
 import type { Config } from '../../core/config/config.ts';
+import { collectProcessMetrics } from '../../core/default-metrics.ts';
 import { createLogger } from '../../core/logger.ts';
 import { onShutdown } from '../shutdown.ts';
 
@@ -40,7 +41,7 @@ export async function runAgent(config: Config, run: AgentRunOptions = {}): Promi
     return;
   }
 
-  collectDefaultMetrics({ register: registry, prefix: 'mlcost_agent_process_' });
+  collectProcessMetrics(registry, 'mlcost_agent_process_');
   const server = await listen(createAgentApp(registry), config.agent.listen);
   agent.start();
   logger.info({ url: server.url, collector: config.agent.collectorUrl }, 'agent is running');
