@@ -65,6 +65,7 @@ export class Agent {
     if (this.current && this.current.samples > 0)
       this.closeWindow(Math.max(Date.now(), this.current.start + 1));
     await this.flush();
+    await this.options.sink.flush?.(5_000);
     await this.close();
   }
 

@@ -1,25 +1,37 @@
 // Builds an agent for this node from configuration: its sources, sequence file and metrics.
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Config } from '../core/config/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { Agent } from './agent.ts';
 import { createGpuGauges } from './gpu-gauges.ts';
-import { createAgentMetrics } from './metrics.ts';
+import { type AgentMetrics, createAgentMetrics } from './metrics.ts';
+import { nodeNameFor } from './node-name.ts';
 import { SequenceFile } from './sequence-file.ts';
 import type { BatchSink } from './sink.ts';
 import { type AgentMode, createSources } from './sources/registry.ts';
 
-export function nodeNameFor(config: Config): string {
-  return config.agent.nodeName || process.env['NODE_NAME'] || hostname();
+export interface SinkContext {
+  agentId: string;
+  metrics: AgentMetrics;
+  logger: Logger;
 }
 
 export function createAgent(
   config: Config,
-  deps: { sink: BatchSink; registry: Registry; logger: Logger; mode: AgentMode },
+  deps: {
+    /** Makes the sink, given the agent's identity and metrics (the spooling sink counts into them). */
+    sink: BatchSink | ((context: SinkContext) => BatchSink);
+    registry: Registry;
+    logger: Logger;
+    mode: AgentMode;
+  },
 ): Agent {
   const nodeName = nodeNameFor(config);
+  const metrics = createAgentMetrics(deps.registry);
+  const logger = deps.logger.child({ component: 'agent' });
+  const sink =
+    typeof deps.sink === 'function' ? deps.sink({ agentId: nodeName, metrics, logger }) : deps.sink;
   return new Agent({
     agentId: nodeName,
     nodeName,
@@ -27,12 +39,12 @@ export function createAgent(
     windowMs: config.agent.window,
     sourceTimeoutMs: config.agent.sourceTimeout,
     sources: createSources(config, deps.mode, deps.logger),
-    sink: deps.sink,
+    sink,
     sequence: new SequenceFile(
       join(config.dataDir, 'agent', `${nodeName.replace(/[^A-Za-z0-9._-]/g, '_')}.sequence.json`),
     ),
-    metrics: createAgentMetrics(deps.registry),
-    logger: deps.logger.child({ component: 'agent' }),
+    metrics,
+    logger,
     onSamples: createGpuGauges(deps.registry),
   });
 }

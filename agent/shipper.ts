@@ -2,7 +2,6 @@
 // exponential backoff and full jitter (capped, or the collector's Retry-After) and tries the same batch again;
 // a batch the collector rejects as invalid goes to dead-letter and the next one is sent.
 import type { Logger } from '../core/logger.ts';
-import { inSpan, traceHeaders } from '../core/tracing.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { Spool } from './spool.ts';
 import type { Transport } from './transport.ts';

@@ -2,7 +2,7 @@
 // With --once it runs one window against the configured endpoints and prints its records instead.
 import { Registry } from 'prom-client';
 import { createAgent } from '../../agent/create-agent.ts';
-import { createHttpSink } from '../../agent/http-sink.ts';
+import { createNodeSink } from '../../agent/create-node-sink.ts';
 import { createAgentApp } from '../../agent/metrics-app.ts';
 import type { BatchSink } from '../../agent/sink.ts';
 import { listen } from '../../collector/api/server.ts';
@@ -26,10 +26,16 @@ const printSink: BatchSink = {
 export async function runAgent(config: Config, run: AgentRunOptions = {}): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const registry = new Registry();
-  const sink = run.print
-    ? printSink
-    : createHttpSink({ collectorUrl: config.agent.collectorUrl, token: config.agent.token });
-  const agent = createAgent(config, { sink, registry, logger, mode: 'node' });
+  let sink: BatchSink = printSink;
+  const agent = createAgent(config, {
+    sink: (context) => {
+      if (!run.print) sink = createNodeSink(config, context);
+      return sink;
+    },
+    registry,
+    logger,
+    mode: 'node',
+  });
 
   if (run.once) {
     const window = await agent.collectOnce();
