@@ -9,6 +9,7 @@ import { listen } from '../../collector/api/server.ts';
 import type { Config } from '../../core/config/config.ts';
 import { collectProcessMetrics } from '../../core/default-metrics.ts';
 import { createLogger } from '../../core/logger.ts';
+import { setupTracing } from '../../core/tracing.ts';
 import { onShutdown } from '../shutdown.ts';
 
 export interface AgentRunOptions {
@@ -25,6 +26,7 @@ const printSink: BatchSink = {
 
 export async function runAgent(config: Config, run: AgentRunOptions = {}): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
+  const stopTracing = setupTracing('mlcost-agent');
   const registry = new Registry();
   let sink: BatchSink = printSink;
   const agent = createAgent(config, {
@@ -43,7 +45,11 @@ export async function runAgent(config: Config, run: AgentRunOptions = {}): Promi
     if (!window)
       throw new Error('no source reported the node size; nothing to print (see the log for failing sources)');
     if (run.print) process.stdout.write(`${JSON.stringify(window, null, 2)}\n`);
-    else await sink.send(agent.batchFor(window));
+    else {
+      await sink.send(agent.batchFor(window));
+      await sink.flush?.(10_000);
+    }
+    await stopTracing();
     return;
   }
 
@@ -55,5 +61,6 @@ export async function runAgent(config: Config, run: AgentRunOptions = {}): Promi
   onShutdown(logger, async () => {
     await agent.stop();
     await server.close();
+    await stopTracing();
   });
 }

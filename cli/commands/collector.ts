@@ -5,6 +5,7 @@ import { createCollector, databasePath } from '../../collector/collector.ts';
 import type { Config } from '../../core/config/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
+import { setupTracing } from '../../core/tracing.ts';
 import { onShutdown } from '../shutdown.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -18,6 +19,7 @@ export async function runCollector(config: Config): Promise<void> {
     );
   }
   const logger = createLogger({ level: config.logLevel });
+  const stopTracing = setupTracing('mlcost-collector');
   const collector = createCollector(config, logger);
   const server = await listen(collector.app, config.collector.listen);
   logger.info({ url: server.url, database: databasePath(config) }, 'collector is running');
@@ -25,5 +27,6 @@ export async function runCollector(config: Config): Promise<void> {
   onShutdown(logger, async () => {
     await server.close();
     collector.close();
+    await stopTracing();
   });
 }

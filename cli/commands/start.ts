@@ -6,10 +6,12 @@ import { createCollector, databasePath } from '../../collector/collector.ts';
 import { createInProcessSink } from '../../collector/ingest/in-process-sink.ts';
 import type { Config } from '../../core/config/config.ts';
 import { createLogger } from '../../core/logger.ts';
+import { setupTracing } from '../../core/tracing.ts';
 import { onShutdown } from '../shutdown.ts';
 
 export async function runStart(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
+  const stopTracing = setupTracing('mlcost');
   const registry = new Registry();
   const collector = createCollector(config, logger, registry);
   const agent = config.agent.enabled
@@ -29,5 +31,6 @@ export async function runStart(config: Config): Promise<void> {
     await agent?.stop();
     await server.close();
     collector.close();
+    await stopTracing();
   });
 }
