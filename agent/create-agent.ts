@@ -17,6 +17,13 @@ export interface SinkContext {
   logger: Logger;
 }
 
+/** The sequence file of one node's agent under <dataDir>/agent/. */
+export function sequenceFileFor(config: Config, nodeName: string): SequenceFile {
+  return new SequenceFile(
+    join(config.dataDir, 'agent', `${nodeName.replace(/[^A-Za-z0-9._-]/g, '_')}.sequence.json`),
+  );
+}
+
 export function createAgent(
   config: Config,
   deps: {
@@ -40,9 +47,7 @@ export function createAgent(
     sourceTimeoutMs: config.agent.sourceTimeout,
     sources: createSources(config, deps.mode, deps.logger),
     sink,
-    sequence: new SequenceFile(
-      join(config.dataDir, 'agent', `${nodeName.replace(/[^A-Za-z0-9._-]/g, '_')}.sequence.json`),
-    ),
+    sequence: sequenceFileFor(config, nodeName),
     metrics,
     logger,
     onSamples: createGpuGauges(deps.registry),

@@ -52,7 +52,11 @@ addCommonOptions(
     .option('--window <duration>', 'length of one usage window, e.g. 60s (agent.window)')
     .option('--sources <list>', 'comma-separated agent sources: host, nvidia-smi (agent.sources)')
     .option('--node-name <name>', 'name this machine reports as (agent.nodeName)')
-    .option('--no-agent', 'run the collector only (agent.enabled=false)'),
+    .option('--no-agent', 'run the collector only (agent.enabled=false)')
+    .option(
+      '--kubeconfig <file>',
+      'watch the cluster this kubeconfig reaches from outside, through the API server proxy (remote.kubeconfig)',
+    ),
 )
   .addHelpText('after', `\n${describeConfigKeys()}`)
   .action(action(runStart));

@@ -13,6 +13,7 @@ export const FLAG_KEYS: Record<string, string> = {
   collectorUrl: 'agent.collectorUrl',
   ingestToken: 'collector.ingestToken',
   agentListen: 'agent.listen',
+  kubeconfig: 'remote.kubeconfig',
 };
 
 export function addCommonOptions(command: Command): Command {

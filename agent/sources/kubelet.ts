@@ -12,7 +12,10 @@ export const SERVICE_ACCOUNT_TOKEN_FILE = '/var/run/secrets/kubernetes.io/servic
 export interface KubeletSourceOptions {
   /** The kubelet's base URL, e.g. `https://10.0.3.7:10250` (the node's `status.hostIP` via the downward API). */
   url: string;
-  /** Bearer token file, read at every collection because projected tokens rotate. Default: the service account's. */
+  /**
+   * Bearer token file, read at every collection because projected tokens rotate. Default: the service account's.
+   * Empty: send no token (the URL is a local API-server proxy that authenticates for us).
+   */
   tokenFile?: string;
   /** PEM file of the CA that signed the kubelet's serving certificate, read at every collection. */
   caFile?: string;
@@ -53,7 +56,7 @@ export function createKubeletSource(options: KubeletSourceOptions): Source {
   return {
     name: 'kubelet',
     async collect(signal): Promise<Samples> {
-      const token = (await readTextFile(tokenFile, 'service-account token')).trim();
+      const token = tokenFile === '' ? '' : (await readTextFile(tokenFile, 'service-account token')).trim();
       const ca = options.caFile ? await readTextFile(options.caFile, 'CA') : undefined;
       const timeout = AbortSignal.timeout(timeoutMs);
       const requestSignal = AbortSignal.any([signal, timeout]);
@@ -62,7 +65,7 @@ export function createKubeletSource(options: KubeletSourceOptions): Source {
         const response = await get(
           summaryUrl,
           {
-            headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+            headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), Accept: 'application/json' },
             ca,
             rejectUnauthorized: !options.insecureSkipTlsVerify,
             servername: options.tlsServerName,

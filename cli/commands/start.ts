@@ -1,6 +1,10 @@
-// `mlcost start`: a collector and an agent for this machine in one process, SQLite under ./data/.
+// `mlcost start`: a collector and an agent for this machine in one process, SQLite under ./data/. With
+// --kubeconfig it watches a whole cluster from outside instead (remote mode), through the API server proxy.
+import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { createAgent } from '../../agent/create-agent.ts';
+import { createAgentMetrics } from '../../agent/metrics.ts';
+import { RemoteCluster } from '../../agent/remote/remote-cluster.ts';
 import { listen } from '../../collector/api/server.ts';
 import { createCollector, databasePath } from '../../collector/collector.ts';
 import { createInProcessSink } from '../../collector/ingest/in-process-sink.ts';
@@ -14,21 +18,38 @@ export async function runStart(config: Config): Promise<void> {
   const stopTracing = setupTracing('mlcost');
   const registry = new Registry();
   const collector = createCollector(config, logger, registry);
-  const agent = config.agent.enabled
-    ? createAgent(config, {
-        sink: createInProcessSink(collector.ingest),
-        registry,
-        logger,
-        mode: 'standalone',
-      })
-    : undefined;
+  const sink = createInProcessSink(collector.ingest);
+
+  let stopWatching: () => Promise<void> = async () => {};
+  if (config.remote.kubeconfig) {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(config.remote.kubeconfig);
+    const remote = new RemoteCluster(config, {
+      kubeConfig,
+      sink,
+      registry,
+      metrics: createAgentMetrics(registry),
+      logger,
+    });
+    try {
+      await remote.start();
+    } catch (error) {
+      collector.close();
+      throw new Error(`cannot watch the cluster in ${config.remote.kubeconfig}: ${(error as Error).message}`);
+    }
+    stopWatching = () => remote.stop();
+  } else if (config.agent.enabled) {
+    const agent = createAgent(config, { sink, registry, logger, mode: 'standalone' });
+    agent.start();
+    stopWatching = () => agent.stop();
+  }
+
   const server = await listen(collector.app, config.collector.listen);
-  agent?.start();
   logger.info({ url: server.url, database: databasePath(config) }, 'mlcost is running');
   process.stdout.write(`mlcost is running at ${server.url}\n`);
 
   onShutdown(logger, async () => {
-    await agent?.stop();
+    await stopWatching();
     await server.close();
     collector.close();
     await stopTracing();

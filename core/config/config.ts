@@ -18,6 +18,7 @@ export interface Config {
     /** Milliseconds. */
     nodeGoneAfter: number;
   };
+  remote: { kubeconfig: string };
   agent: {
     enabled: boolean;
     nodeName: string;

@@ -331,6 +331,13 @@ export const CONFIG_KEYS = [
     'most series the agent reads from one scrape',
     'a positive whole number',
   ),
+  spec(
+    'remote.kubeconfig',
+    z.string(),
+    '',
+    'mlcost start only: watch the whole cluster this kubeconfig reaches from outside, instead of this host',
+    'a path to a kubeconfig file',
+  ),
   spec('agent.enabled', boolean, true, 'run the agent for this host inside mlcost start', 'true or false'),
 ] as const satisfies readonly KeySpec<unknown>[];
 

@@ -167,7 +167,16 @@ function resolvePath(
   return { resource, namespace, name: rest[1] };
 }
 
-export async function startFakeApiServer(options: { token?: string } = {}): Promise<FakeApiServer> {
+export interface FakeApiServerOptions {
+  token?: string;
+  /**
+   * Serves API-server proxy paths (`/api/v1/nodes/<n>/proxy/...`, `/api/v1/namespaces/<ns>/pods/<p>:<port>/proxy/...`)
+   * after the token check: return true when it answered the request.
+   */
+  proxy?: (path: string, req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+export async function startFakeApiServer(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const store = new Map<ResourceInfo, Map<string, KubeObject>>(RESOURCES.map((r) => [r, new Map()]));
   let resourceVersion = 1000;
   let history: HistoryEvent[] = [];
@@ -283,6 +292,7 @@ export async function startFakeApiServer(options: { token?: string } = {}): Prom
       status(res, failure.status, 'InjectedFailure', `injected failure ${failure.status}`);
       return;
     }
+    if (url.pathname.includes('/proxy') && options.proxy?.(url.pathname, req, res)) return;
     if (req.method !== 'GET') {
       status(res, 405, 'MethodNotAllowed', `the fake API server only serves GET, not ${req.method}`);
       return;
