@@ -52,7 +52,10 @@ export function createCollector(config: Config, logger: Logger, registry = new R
     maxBatchBytes: config.collector.maxBatchBytes,
   });
   const sweep = setInterval(
-    () => markGoneNodes(store, config.collector.nodeGoneAfter, logger),
+    () => {
+      markGoneNodes(store, config.collector.nodeGoneAfter, logger);
+      pruneOldWindows(store, config.collector.retention, logger);
+    },
     Math.min(30_000, Math.max(1_000, config.collector.nodeGoneAfter / 4)),
   );
   sweep.unref();
@@ -102,4 +105,11 @@ export function markGoneNodes(store: Store, goneAfterMs: number, logger: Logger,
   if (marked > 0)
     logger.warn({ nodes: marked, goneAfterMs }, `${marked} node(s) stopped reporting and are marked gone`);
   return marked;
+}
+
+/** Deletes window records older than the retention; runs with the gone-node sweep. */
+export function pruneOldWindows(store: Store, retentionMs: number, logger: Logger, now = Date.now()): number {
+  const removed = store.pruneBefore(now - retentionMs);
+  if (removed > 0) logger.info({ rows: removed, retentionMs }, 'deleted window records past the retention');
+  return removed;
 }

@@ -3,12 +3,15 @@ import { statSync } from 'node:fs';
 import { type BatchWriter, createBatchWriter } from './batch-writer.ts';
 import { type Db, openDatabase } from './database.ts';
 import { createNodeQueries, type NodeQueries } from './node-queries.ts';
+import { createRetention } from './retention.ts';
 
 export interface Store {
   readonly db: Db;
   readonly file: string;
   writeBatch: BatchWriter;
   nodes: NodeQueries;
+  /** Deletes window records that ended at or before `cutoff`; returns how many rows went. */
+  pruneBefore(cutoff: number): number;
   /** Bytes on disk: the database file plus its WAL. */
   sizeBytes(): number;
   /** True when a trivial query answers: the readiness check. */
@@ -24,6 +27,7 @@ export function openStore(file: string): Store {
     file,
     writeBatch: createBatchWriter(db),
     nodes: createNodeQueries(db),
+    pruneBefore: createRetention(db),
     sizeBytes() {
       if (file === ':memory:') return 0;
       let total = 0;

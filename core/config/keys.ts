@@ -116,7 +116,7 @@ export const CONFIG_KEYS = [
     'collector.ingestToken',
     z.string(),
     '',
-    'shared bearer token agents must send; empty accepts only loopback agents',
+    'shared bearer token agents must send; may be empty only while the collector listens on loopback',
     'a string',
   ),
   spec(
