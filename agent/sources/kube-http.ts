@@ -32,7 +32,13 @@ export function get(url: URL, options: GetOptions, what: string): Promise<Incomi
 }
 
 /** Reads a whole response body as UTF-8, failing once it passes `maxBytes` rather than holding it all. */
-export function readBody(response: IncomingMessage, maxBytes: number, what: string): Promise<string> {
+export function readBody(
+  response: IncomingMessage,
+  maxBytes: number,
+  what: string,
+  /** The configuration key that sets `maxBytes`, named in the error so a user knows what to raise. */
+  limitName?: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -40,7 +46,12 @@ export function readBody(response: IncomingMessage, maxBytes: number, what: stri
       size += chunk.length;
       if (size > maxBytes) {
         response.destroy();
-        reject(new MlcostError('limit', `${what}: the response passed the ${maxBytes}-byte limit`));
+        reject(
+          new MlcostError(
+            'limit',
+            `${what}: the response passed the ${maxBytes}-byte limit${limitName ? ` (limit ${limitName})` : ''}`,
+          ),
+        );
         return;
       }
       chunks.push(chunk);

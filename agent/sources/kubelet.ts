@@ -73,7 +73,7 @@ export function createKubeletSource(options: KubeletSourceOptions): Source {
           },
           what,
         );
-        body = await readBody(response, maxBodyBytes, what);
+        body = await readBody(response, maxBodyBytes, what, 'maxBodyBytes');
         checkStatus(response.statusCode ?? 0, body, what, tokenFile);
       } catch (error) {
         if (timeout.aborted && !signal.aborted) {

@@ -23,8 +23,8 @@ import {
 } from './model-metrics.ts';
 
 export interface ModelServersOptions {
-  /** The pods of this node, as the pod watcher last saw them. */
-  getPods: () => PodInfo[];
+  /** The pods of this node: the pod watcher's answer for this collection where it has one in flight. */
+  getPods: () => PodInfo[] | Promise<PodInfo[]>;
   /** Per target: the whole answer (headers and body) must arrive within this. */
   timeoutMs: number;
   /** Per target: a body longer than this is abandoned while streaming. */
@@ -63,7 +63,7 @@ export function createModelServersSource(options: ModelServersOptions): Source {
     name: 'model-servers',
     async collect(signal): Promise<Samples> {
       const { targets, skipped } = discoverModelServerTargets(
-        options.getPods(),
+        await options.getPods(),
         options.maxTargets ?? DEFAULT_MAX_TARGETS,
       );
       if (skipped > 0) {

@@ -20,6 +20,8 @@ export type AgentMode = 'standalone' | 'node';
 /** What sources share: the pods the pod watcher saw last, which the model-server source scrapes. */
 interface SharedState {
   pods: PodInfo[];
+  /** The pod watcher's collection under way, so the model-server source scrapes this collection's pods. */
+  podsInFlight?: Promise<PodInfo[]>;
 }
 
 type SourceFactory = (config: Config, logger: Logger, shared: SharedState) => Source;
@@ -46,7 +48,12 @@ export const SOURCE_FACTORIES: Record<SourceName, SourceFactory> = {
     return {
       name: source.name,
       async collect(signal) {
-        const samples = await source.collect(signal);
+        const collecting = source.collect(signal);
+        shared.podsInFlight = collecting.then(
+          (samples) => samples.pods ?? [],
+          () => shared.pods,
+        );
+        const samples = await collecting;
         shared.pods = samples.pods ?? [];
         return samples;
       },
@@ -71,7 +78,7 @@ export const SOURCE_FACTORIES: Record<SourceName, SourceFactory> = {
   },
   'model-servers': (config, logger, shared) =>
     createModelServersSource({
-      getPods: () => shared.pods,
+      getPods: () => shared.podsInFlight ?? shared.pods,
       timeoutMs: config.agent.sourceTimeout,
       maxBodyBytes: config.agent.limits.maxBodyBytes,
       maxSeries: config.agent.limits.maxSeries,
@@ -98,8 +105,10 @@ export function sourceNamesFor(config: Config, mode: AgentMode): readonly Source
  */
 export function createSources(config: Config, mode: AgentMode, logger: Logger): Source[] {
   const shared: SharedState = { pods: [] };
-  // Sources run in parallel, so the model-server source scrapes the pods of the previous collection.
-  return sourceNamesFor(config, mode).map((name) => {
+  // The pod watcher starts first (the runner starts sources in list order), so the model-server source can wait
+  // for this collection's pods.
+  const names = [...sourceNamesFor(config, mode)].sort((a, b) => Number(b === 'pods') - Number(a === 'pods'));
+  return names.map((name) => {
     try {
       return SOURCE_FACTORIES[name](config, logger.child({ source: name }), shared);
     } catch (error) {

@@ -309,7 +309,9 @@ class TextParser {
   }
 
   private error(message: string): PrometheusParseError {
-    return new PrometheusParseError(this.line, message);
+    // A hostile token (a megabyte-long value or name) must not become a megabyte-long log line.
+    const shown = message.length > 512 ? `${message.slice(0, 512)}… (${message.length} characters)` : message;
+    return new PrometheusParseError(this.line, shown);
   }
 
   private skipBlanks(p: number): number {
