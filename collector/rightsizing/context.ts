@@ -1,0 +1,47 @@
+// What every recommendation kind is handed besides its own series: the time, the options, the prices, and what
+// the store knows about each workload (its HPA, its containers' indexes).
+import type { RightsizingOptions } from './options.ts';
+import type {
+  PriceLookup,
+  RecommendationKind,
+  RightsizingInput,
+  Target,
+  WorkloadInfo,
+  WorkloadRef,
+} from './types.ts';
+
+export interface Context {
+  now: number;
+  options: RightsizingOptions;
+  prices: PriceLookup;
+  info(workload: WorkloadRef): WorkloadInfo | undefined;
+}
+
+export const workloadKey = (ref: WorkloadRef) => `${ref.namespace}/${ref.kind}/${ref.name}`;
+
+export const recommendationId = (kind: RecommendationKind, target: Target) =>
+  `${kind}/${workloadKey(target)}${target.container ? `/${target.container}` : ''}`;
+
+export function makeContext(input: RightsizingInput, options: RightsizingOptions): Context {
+  const infos = new Map((input.workloads ?? []).map((info) => [workloadKey(info.workload), info]));
+  return {
+    now: input.now,
+    options,
+    prices: input.prices,
+    info: (workload) => infos.get(workloadKey(workload)),
+  };
+}
+
+/** The container's place in the pod template, for JSON patches on custom resources. */
+export function containerPlace(
+  ctx: Context,
+  workload: WorkloadRef,
+  container: string | undefined,
+  replicaType?: string,
+) {
+  const index = container ? ctx.info(workload)?.containerIndex?.[container] : undefined;
+  return {
+    ...(replicaType ? { replicaType } : {}),
+    ...(index !== undefined ? { containerIndex: index } : {}),
+  };
+}

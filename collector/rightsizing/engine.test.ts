@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { analyze, recommend } from './engine.ts';
+import {
+  containerWindow,
+  FIVE_MIN,
+  GIB,
+  gpuWindow,
+  HOUR_MS,
+  MIB,
+  PRICES,
+  T0,
+  windowsOf,
+  workload,
+} from './test-support.ts';
+import type { RightsizingInput } from './types.ts';
+
+const NOW = T0 + 4 * 24 * HOUR_MS;
+
+// The same scenarios as the unit tests, ending at one `now`, so each figure is the one worked out there.
+const input: RightsizingInput = {
+  now: NOW,
+  prices: PRICES,
+  containers: [
+    // cpu-memory.test: 200 windows, p95 950m, peak 500 MiB → $32.26.
+    {
+      workload: workload('Deployment', 'web'),
+      container: 'app',
+      windows: windowsOf(
+        200,
+        (i, start, end) =>
+          containerWindow(start, end, {
+            cpuAvg: (i + 1) * 0.005,
+            memMax: (i === 100 ? 500 : 400) * MIB,
+            requestCpu: 2,
+            requestMemory: GIB,
+            limitMemory: GIB,
+          }),
+        NOW - 200 * FIVE_MIN,
+      ),
+    },
+    // abandoned.test: two replicas at 2m CPU for 4 days, 500m and 1 GiB each.
+    {
+      workload: workload('Deployment', 'old-api'),
+      container: 'app',
+      windows: ['old-api-0', 'old-api-1'].flatMap((pod) =>
+        windowsOf(4 * 288, (_i, start, end) =>
+          containerWindow(start, end, {
+            pod,
+            cpuAvg: 0.002,
+            memMax: 200 * MIB,
+            requestCpu: 0.5,
+            requestMemory: GIB,
+          }),
+        ),
+      ),
+    },
+    // Too young to judge: 20 windows.
+    {
+      workload: workload('Deployment', 'new'),
+      container: 'app',
+      windows: windowsOf(
+        20,
+        (_i, start, end) => containerWindow(start, end, { cpuAvg: 0.1 }),
+        NOW - 20 * FIVE_MIN,
+      ),
+    },
+  ],
+  gpus: [
+    // gpu-model.test's classifier: A100 80GB ($3/h), 10 GiB, 8% activity, the last 24 h.
+    {
+      workload: workload('Deployment', 'classifier'),
+      container: 'server',
+      windows: windowsOf(
+        288,
+        (_i, start, end) =>
+          gpuWindow(start, end, {
+            model: 'NVIDIA A100-SXM4-80GB',
+            activityAvg: 0.08,
+            memoryUsedMax: 10 * GIB,
+          }),
+        NOW - 24 * HOUR_MS,
+      ),
+    },
+  ],
+};
+
+describe('engine', () => {
+  it('runs every kind, keeps one GPU change per workload, lets "abandoned" absorb the rest, sorts by saving', () => {
+    const report = analyze(input, { availableGpuModels: ['NVIDIA L4'] });
+    const summary = report.recommendations.map((rec) => [rec.kind, rec.target.name, rec.monthlySaving]);
+    // classifier: MIG 1g.20gb (11.5 GiB ≤ 19.5 GiB; 14/108 = 0.13 ≥ 0.08) at $3/7 → ($3 − 0.4286) × 730 = $1877.14,
+    // more than the L4 move (($3 − 0.6) × 730 = $1752), which becomes its alternative.
+    // old-api: abandoned, 2 × $0.025 × 730 = $36.50; its cpu-memory finding (10m, 230 MiB) is an alternative:
+    // 2 × ((0.5 − 0.01) × 0.04 + (1024 − 230)/1024 × 0.005) × 730 = $34.28.
+    // web: cpu-memory $32.26.
+    expect(summary).toEqual([
+      ['mig-profile', 'classifier', 1877.14],
+      ['abandoned', 'old-api', 36.5],
+      ['cpu-memory', 'web', 32.26],
+    ]);
+    expect(report.recommendations[0]!.alternatives).toEqual([
+      {
+        kind: 'gpu-model',
+        action: 'change-gpu-model',
+        proposed: { gpuModel: 'L4', hourly: 0.6 },
+        monthlySaving: 1752,
+      },
+    ]);
+    expect(report.recommendations[1]!.alternatives?.map((alt) => [alt.kind, alt.monthlySaving])).toEqual([
+      ['cpu-memory', 34.28],
+    ]);
+    expect(report.notEnoughData.map((item) => item.target.name)).toEqual(['new']);
+  });
+
+  it('filters by minimum saving and can list every GPU finding instead of the best one', () => {
+    expect(
+      recommend(input, { minMonthlySaving: 100, availableGpuModels: ['NVIDIA L4'] }).map((rec) => rec.kind),
+    ).toEqual(['mig-profile']);
+    const all = recommend(input, { exclusiveGpu: false, availableGpuModels: ['NVIDIA L4'] });
+    expect(all.filter((rec) => rec.target.name === 'classifier').map((rec) => rec.kind)).toEqual([
+      'mig-profile',
+      'gpu-model',
+    ]);
+  });
+});

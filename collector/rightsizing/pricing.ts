@@ -1,0 +1,26 @@
+// Hourly prices of what a recommendation changes, from the PriceLookup: a MIG slice (compute slices / 7 of its
+// board unless the lookup prices slices itself), a held GPU (its share when time-sliced), CPU and memory.
+import { computeSlicesOf } from './mig-profiles.ts';
+import { GIB } from './options.ts';
+import type { GpuWindow, PriceLookup } from './types.ts';
+
+/**
+ * A MIG instance per hour. The default charges compute slices over 7, the rule collector/cost/mig.ts bills
+ * by (a fully carved board then sums to exactly one GPU), so a saving here is a saving on the cost report.
+ */
+export function migSliceHour(prices: PriceLookup, model: string | undefined, profile: string): number {
+  if (prices.migSliceHour) return prices.migSliceHour(model, profile);
+  const slices = computeSlicesOf(profile) ?? 7;
+  return (prices.gpuHour(model) * Math.min(7, slices)) / 7;
+}
+
+/** What holding this device for an hour costs this holder. */
+export function deviceHour(prices: PriceLookup, window: GpuWindow): number {
+  if (window.migProfile) return migSliceHour(prices, window.model, window.migProfile);
+  return prices.gpuHour(window.model) * (window.share ?? 1);
+}
+
+/** CPU cores and memory bytes per hour. */
+export function requestHour(prices: PriceLookup, cpuCores: number, memoryBytes: number): number {
+  return cpuCores * prices.cpuCoreHour + (memoryBytes / GIB) * prices.memGiBHour;
+}
