@@ -150,8 +150,9 @@ export class Agent {
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending[0]!;
+      let outcome: Awaited<ReturnType<BatchSink['send']>>;
       try {
-        await this.options.sink.send(batch);
+        outcome = await this.options.sink.send(batch);
       } catch (error) {
         this.options.metrics.shipFailures.inc();
         this.options.logger.warn(
@@ -161,7 +162,8 @@ export class Agent {
         return;
       }
       this.pending.shift();
-      this.options.metrics.batchesShipped.inc();
+      // A spooling sink only queued it; its shipper counts the batch when the collector acknowledges it.
+      if (outcome !== 'spooled') this.options.metrics.batchesShipped.inc();
     }
   }
 }

@@ -2,9 +2,10 @@
 // exponential backoff and full jitter (capped, or the collector's Retry-After) and tries the same batch again;
 // a batch the collector rejects as invalid goes to dead-letter and the next one is sent.
 import type { Logger } from '../core/logger.ts';
+import { inSpan, traceHeaders } from '../core/tracing.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { Spool } from './spool.ts';
-import type { Transport } from './transport.ts';
+import type { Delivery, Transport } from './transport.ts';
 
 export interface ShipperOptions {
   agentId: string;
@@ -29,28 +30,56 @@ export class Shipper {
   /** A new batch is in the spool: send now unless we are backing off. */
   kick(): void {
     if (this.stopped || this.running || Date.now() < this.waitingUntil) return;
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-    });
+    this.running = this.drain()
+      .catch((error: unknown) => {
+        // A disk error must not kill the agent: the batch stays spooled and the next kick tries again.
+        this.options.logger.error({ error: (error as Error).message }, 'shipping failed; will retry');
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
   }
 
   /** Sends until the spool is empty or a delivery must be retried later (then a retry is scheduled). */
   async drain(): Promise<void> {
     const { spool, transport, metrics, logger } = this.options;
     for (let entry = spool.oldest(); entry && !this.stopped; entry = spool.oldest()) {
-      const delivery = await transport.deliver(spool.read(entry), {
-        agentId: this.options.agentId,
-        sequence: entry.sequence,
-      });
+      const current = entry;
+      // Pinned while in flight: the spool's bounds must not drop the batch the collector may be storing right now.
+      spool.pin(current);
+      let delivery: Delivery;
+      try {
+        delivery = await inSpan(
+          'mlcost.agent.ship',
+          {
+            'mlcost.agent_id': this.options.agentId,
+            'mlcost.sequence': current.sequence,
+            'mlcost.windows': current.windows,
+          },
+          async (span) => {
+            const result = await transport.deliver(spool.read(current), {
+              agentId: this.options.agentId,
+              sequence: current.sequence,
+              traceHeaders: traceHeaders(),
+            });
+            span.setAttribute('mlcost.delivery', result.outcome);
+            return result;
+          },
+        );
+      } finally {
+        spool.pin(undefined);
+      }
       if (delivery.outcome === 'acknowledged') {
         spool.acknowledge(entry);
         metrics.batchesShipped.inc();
+        this.updateSpoolGauges();
         this.attempt = 0;
         continue;
       }
       if (delivery.outcome === 'rejected') {
         const kept = spool.deadLetter(entry);
         metrics.deadLetters.inc();
+        this.updateSpoolGauges();
         logger.error(
           { sequence: entry.sequence, status: delivery.status, detail: delivery.detail, file: kept },
           `collector rejected batch ${entry.sequence} (${delivery.status}: ${delivery.detail}); moved to dead-letter`,
@@ -78,6 +107,12 @@ export class Shipper {
       this.timer.unref?.();
       return;
     }
+  }
+
+  private updateSpoolGauges(): void {
+    const size = this.options.spool.size;
+    this.options.metrics.spoolBatches.set(size.batches);
+    this.options.metrics.spoolBytes.set(size.bytes);
   }
 
   /** Exponential backoff with full jitter: a random wait up to initial × 2^attempt, capped. */

@@ -2,8 +2,11 @@
 import type { BatchInput } from '../core/protocol/batch.ts';
 
 export interface BatchSink {
-  /** Resolves once the collector has stored (or already had) the batch; rejects when it must be retried. */
-  send(batch: BatchInput, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the batch is safe: stored by the collector (`delivered`, or nothing) or durably queued for it
+   * (`spooled`); rejects when the agent must keep it and try again.
+   */
+  send(batch: BatchInput, signal?: AbortSignal): Promise<'delivered' | 'spooled' | void>;
   /** Last chance at shutdown to deliver what the sink still holds, bounded by `timeoutMs`. */
   flush?(timeoutMs: number): Promise<void>;
 }

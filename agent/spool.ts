@@ -42,6 +42,8 @@ export class Spool {
   private readonly entries: SpoolEntry[] = [];
   private totalBytes = 0;
   private readonly deadLetterDir: string;
+  /** The batch being delivered: never dropped for a bound while the collector may be storing it. */
+  private pinned?: SpoolEntry;
 
   constructor(private readonly options: SpoolOptions) {
     mkdirSync(options.dir, { recursive: true });
@@ -102,6 +104,11 @@ export class Spool {
     return this.entries[0];
   }
 
+  /** Marks the batch in flight (or none); bounds then drop the oldest batch other than it. */
+  pin(entry: SpoolEntry | undefined): void {
+    this.pinned = entry;
+  }
+
   read(entry: SpoolEntry): Buffer {
     return readFileSync(entry.file);
   }
@@ -109,7 +116,7 @@ export class Spool {
   /** The collector acknowledged the batch: forget it. */
   acknowledge(entry: SpoolEntry): void {
     this.forget(entry);
-    unlinkSync(entry.file);
+    removeIfPresent(entry.file);
   }
 
   /** The collector refused the batch as invalid: keep it aside for a person, never send it again. */
@@ -127,8 +134,9 @@ export class Spool {
   }
 
   private enforce(now: number): void {
-    while (this.entries.length > 0) {
-      const first = this.entries[0]!;
+    for (;;) {
+      const first = this.entries.find((entry) => entry !== this.pinned);
+      if (!first) return;
       const reason =
         this.totalBytes > this.options.maxBytes
           ? 'bytes'
@@ -137,11 +145,7 @@ export class Spool {
             : undefined;
       if (!reason) return;
       this.forget(first);
-      try {
-        unlinkSync(first.file);
-      } catch {
-        // already gone: nothing left to free
-      }
+      removeIfPresent(first.file);
       this.options.onDrop?.(first, reason);
     }
   }
@@ -151,5 +155,13 @@ export class Spool {
     if (at === -1) return;
     this.entries.splice(at, 1);
     this.totalBytes -= entry.bytes;
+  }
+}
+
+function removeIfPresent(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }

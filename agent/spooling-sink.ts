@@ -15,10 +15,11 @@ export function createSpoolingSink(spool: Spool, shipper: Shipper, metrics: Agen
   };
   updateGauges();
   return {
-    async send(batch: BatchInput): Promise<void> {
+    async send(batch: BatchInput): Promise<'spooled'> {
       spool.append(batch.sequence, batch.windows.length, gzipSync(JSON.stringify(batch)));
       updateGauges();
       shipper.kick();
+      return 'spooled';
     },
     async flush(timeoutMs: number): Promise<void> {
       await shipper.flush(timeoutMs);

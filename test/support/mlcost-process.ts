@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+/** tsx's loader by absolute URL, so `node --import` finds it whatever the child's working folder. */
+const TSX_LOADER = import.meta.resolve('tsx');
 export const CLI = join(REPO_ROOT, 'cli', 'main.ts');
 export const PROMTOOL = join(REPO_ROOT, '.tools', 'bin', 'promtool');
 
@@ -67,7 +69,9 @@ export class MlcostProcess {
 
   constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
     requireTool(TSX, 'tsx');
-    this.child = spawn(TSX, [CLI, ...args], {
+    // node --import tsx runs mlcost in this one process: signals reach it directly (the tsx wrapper forwards a
+    // SIGTERM, then SIGKILLs its child if it does not confirm within ~30 ms, which a loaded machine can miss).
+    this.child = spawn(process.execPath, ['--import', TSX_LOADER, CLI, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: options.env ?? cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -137,7 +141,7 @@ export class MlcostProcess {
     });
   }
 
-  /** Sends `signal` to the tsx process only (it passes SIGTERM/SIGINT on to the node process it runs). */
+  /** Sends `signal` to the mlcost process. */
   signal(signal: NodeJS.Signals): void {
     if (!this.exit) this.child.kill(signal);
   }
@@ -184,7 +188,7 @@ export function runMlcost(
   options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
 ): { status: number | null; stdout: string; stderr: string } {
   requireTool(TSX, 'tsx');
-  const result = spawnSync(TSX, [CLI, ...args], {
+  const result = spawnSync(process.execPath, ['--import', TSX_LOADER, CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: options.env ?? cleanEnv(),
     encoding: 'utf8',
