@@ -5,9 +5,15 @@ import type { Config } from '../core/config/config.ts';
 import { describeConfigKeys, loadConfig } from '../core/config/load.ts';
 import { ConfigError } from '../core/errors.ts';
 import { VERSION } from '../core/version.ts';
-import { runAgent } from './commands/agent.ts';
-import { runCollector } from './commands/collector.ts';
-import { runStart } from './commands/start.ts';
+
+// Commands are loaded when chosen: the agent on every node must not pay for the collector's or remote mode's code.
+const runAgent: typeof import('./commands/agent.ts').runAgent = async (...args) =>
+  (await import('./commands/agent.ts')).runAgent(...args);
+const runCollector: typeof import('./commands/collector.ts').runCollector = async (...args) =>
+  (await import('./commands/collector.ts')).runCollector(...args);
+const runStart: typeof import('./commands/start.ts').runStart = async (...args) =>
+  (await import('./commands/start.ts')).runStart(...args);
+
 import { addCommonOptions, flagsFrom } from './options.ts';
 
 function configFrom(options: Record<string, unknown>): Config {

@@ -2,10 +2,6 @@
 // exported over OTLP/HTTP only when the standard OTEL_* variables ask for it. Trace context crosses from agent
 // to collector as a W3C traceparent header.
 import { context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { VERSION } from './version.ts';
 
 export const tracer = trace.getTracer('mlcost', VERSION);
@@ -18,9 +14,23 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
 }
 
-/** Starts exporting spans when asked to; returns a shutdown that flushes what is buffered. */
-export function setupTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): () => Promise<void> {
+/**
+ * Starts exporting spans when asked to; returns a shutdown that flushes what is buffered. The SDK is loaded only
+ * then, so a process that exports nothing does not carry it.
+ */
+export async function setupTracing(
+  serviceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<() => Promise<void>> {
   if (!tracingRequested(env)) return async () => {};
+  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, sdk] =
+    await Promise.all([
+      import('@opentelemetry/core'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-node'),
+    ]);
+  const { BatchSpanProcessor, NodeTracerProvider } = sdk;
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       'service.name': env['OTEL_SERVICE_NAME'] || serviceName,

@@ -8,17 +8,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig, V1Node, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { MlcostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { NodeSample, Samples } from '../samples.ts';
 import type { Source } from '../source.ts';
+import type { KubeAccess } from './kube-access.ts';
 import { bodySnippet, get, readBody } from './kube-http.ts';
 import { nodeSampleOf } from './node-labels.ts';
 import { type OwnerKey, type OwnerLookup, ownerToFetch, toPodInfo } from './pod-identity.ts';
 
 export interface PodsSourceOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   /** This node's name (`spec.nodeName` of its pods; the downward API's `spec.nodeName`). */
   nodeName: string;
   /** Extended resources to count as GPUs besides `nvidia.com/gpu`, `nvidia.com/gpu.shared`, `nvidia.com/mig-*`. */
@@ -63,7 +64,7 @@ type Query = Record<string, string | undefined>;
 
 /** GETs against the API server with the kubeconfig's credentials, which are re-applied per request (they rotate). */
 class KubeApi {
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  constructor(private readonly kubeConfig: KubeAccess) {}
 
   /** Opens a GET; `signal` may end it at any point, `headTimeoutMs` only while waiting for the answer's head. */
   async open(
@@ -73,7 +74,7 @@ class KubeApi {
     accept = 'application/json',
     headTimeoutMs?: number,
   ): Promise<IncomingMessage> {
-    const cluster = this.kubeConfig.getCurrentCluster();
+    const cluster = await this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new MlcostError('config', 'kubeconfig has no current cluster to read pods from');
     const url = new URL(`${cluster.server.replace(/\/$/, '')}${path}`);
     for (const [key, value] of Object.entries(query)) {

@@ -1,6 +1,5 @@
 // The named sources the agent can run, each switchable by `agent.sources`; which run by default depends on
 // whether the agent watches this machine alone (`mlcost start`) or a Kubernetes node (`mlcost agent`).
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../../core/config/config.ts';
 import { NODE_SOURCES, type SourceName, STANDALONE_SOURCES } from '../../core/config/keys.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -9,6 +8,7 @@ import type { PodInfo } from '../samples.ts';
 import type { Source } from '../source.ts';
 import { createDcgmSource, DEFAULT_DCGM_URL, expandEnv } from './dcgm.ts';
 import { createHostSource } from './host.ts';
+import { inCluster, inClusterAccess, type KubeAccess, kubeconfigAccess } from './kube-access.ts';
 import { createKubeletSource } from './kubelet.ts';
 import { createModelServersSource } from './model-servers.ts';
 import { createNvidiaSmiSource } from './nvidia-smi.ts';
@@ -86,12 +86,10 @@ export const SOURCE_FACTORIES: Record<SourceName, SourceFactory> = {
     }),
 };
 
-/** The kubeconfig named in configuration, else in-cluster, else $KUBECONFIG or ~/.kube/config. */
-export function loadKubeConfig(config: Config): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (config.agent.kubernetes.kubeconfig) kubeConfig.loadFromFile(config.agent.kubernetes.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
+/** The kubeconfig named in configuration, else the pod's service account, else $KUBECONFIG or ~/.kube/config. */
+export function loadKubeConfig(config: Config): KubeAccess {
+  if (config.agent.kubernetes.kubeconfig) return kubeconfigAccess(config.agent.kubernetes.kubeconfig);
+  return inCluster() ? inClusterAccess() : kubeconfigAccess();
 }
 
 export function sourceNamesFor(config: Config, mode: AgentMode): readonly SourceName[] {

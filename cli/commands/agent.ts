@@ -26,7 +26,7 @@ const printSink: BatchSink = {
 
 export async function runAgent(config: Config, run: AgentRunOptions = {}): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const stopTracing = setupTracing('mlcost-agent');
+  const stopTracing = await setupTracing('mlcost-agent');
   const registry = new Registry();
   let sink: BatchSink = printSink;
   const agent = createAgent(config, {

@@ -19,7 +19,7 @@ export async function runCollector(config: Config): Promise<void> {
     );
   }
   const logger = createLogger({ level: config.logLevel });
-  const stopTracing = setupTracing('mlcost-collector');
+  const stopTracing = await setupTracing('mlcost-collector');
   const collector = createCollector(config, logger);
   const server = await listen(collector.app, config.collector.listen);
   logger.info({ url: server.url, database: databasePath(config) }, 'collector is running');

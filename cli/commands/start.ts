@@ -1,10 +1,8 @@
 // `mlcost start`: a collector and an agent for this machine in one process, SQLite under ./data/. With
 // --kubeconfig it watches a whole cluster from outside instead (remote mode), through the API server proxy.
-import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { createAgent } from '../../agent/create-agent.ts';
 import { createAgentMetrics } from '../../agent/metrics.ts';
-import { RemoteCluster } from '../../agent/remote/remote-cluster.ts';
 import { listen } from '../../collector/api/server.ts';
 import { createCollector, databasePath } from '../../collector/collector.ts';
 import { createInProcessSink } from '../../collector/ingest/in-process-sink.ts';
@@ -15,13 +13,16 @@ import { onShutdown } from '../shutdown.ts';
 
 export async function runStart(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const stopTracing = setupTracing('mlcost');
+  const stopTracing = await setupTracing('mlcost');
   const registry = new Registry();
   const collector = createCollector(config, logger, registry);
   const sink = createInProcessSink(collector.ingest);
 
   let stopWatching: () => Promise<void> = async () => {};
   if (config.remote.kubeconfig) {
+    // remote mode alone needs client-node (every kubeconfig credential kind) and the per-node agents
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const { RemoteCluster } = await import('../../agent/remote/remote-cluster.ts');
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(config.remote.kubeconfig);
     const remote = new RemoteCluster(config, {

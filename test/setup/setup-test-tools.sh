@@ -14,6 +14,11 @@ bin_dir="$tools_dir/bin"
 
 # Pins: the upstream version; any Debian revision of it is accepted (security updates change only the revision).
 PROMETHEUS_VERSION="2.42.0"
+# helm, built from its Go module. The official release binary stamps its version and the Kubernetes version it
+# targets (from its k8s.io/client-go, v0.37.0 for helm 3.22.0) with -ldflags; a plain `go install` would report
+# "v3.22" and render against Kubernetes 1.20, so the same -X flags are passed here.
+HELM_VERSION="3.22.0"
+HELM_KUBE_MINOR="37"
 
 log() { echo "setup-test-tools: $*"; }
 die() {
@@ -103,10 +108,61 @@ setup_python_venv() {
   fi
 }
 
+# Go toolchain for the tools built from Go modules (helm, mlcost-validate); modules come from the Go module proxy.
+require_go() {
+  command -v go >/dev/null 2>&1 || die "go is not installed; it is needed to build $1 (apt-get install golang-go, or Go >= 1.26)"
+}
+
+# helm: `helm lint` and `helm template` of deploy/helm/mlcost (test/helm.test.ts). Built with `go install` from
+# helm.sh/helm/v3 at the pinned version; a stamp file records the version, because the binary's own version
+# string is whatever -ldflags said.
+setup_helm() {
+  local link="$bin_dir/helm" stamp="$tools_dir/helm/.version-$HELM_VERSION"
+  if [[ ! -x "$link" || ! -f "$stamp" ]]; then
+    require_go helm
+    log "building helm v$HELM_VERSION with go install (first time: a few minutes of module downloads)"
+    local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
+    ldflags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+    ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$HELM_KUBE_MINOR"
+    ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$HELM_KUBE_MINOR"
+    mkdir -p "$bin_dir" "$tools_dir/helm"
+    CGO_ENABLED=0 GOBIN="$bin_dir" go install -buildvcs=false -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" ||
+      die "go install helm.sh/helm/v3/cmd/helm@v$HELM_VERSION failed"
+    rm -f "$tools_dir"/helm/.version-*
+    touch "$stamp"
+  fi
+  "$link" version --short >/dev/null 2>&1 || die "$link does not run"
+  log "helm $("$link" version --short 2>/dev/null) at $link"
+}
+
+# mlcost-validate: strict offline validation of rendered manifests against the Kubernetes API types
+# (deploy/validate, a Go module on k8s.io/api). Rebuilt whenever its sources change (the stamp is their hash).
+setup_mlcost_validate() {
+  local source="$repo_root/deploy/validate" link="$bin_dir/mlcost-validate" hash stamp
+  [[ -f "$source/go.mod" ]] || return 0
+  hash="$(cat "$source"/go.mod "$source"/go.sum "$source"/*.go | sha256sum | cut -c1-16)"
+  stamp="$tools_dir/mlcost-validate/.source-$hash"
+  if [[ ! -x "$link" || ! -f "$stamp" ]]; then
+    require_go mlcost-validate
+    log "building mlcost-validate from deploy/validate"
+    mkdir -p "$bin_dir" "$tools_dir/mlcost-validate"
+    (cd "$source" && CGO_ENABLED=0 go build -buildvcs=false -trimpath -o "$link" .) ||
+      die "go build of deploy/validate failed"
+    rm -f "$tools_dir"/mlcost-validate/.source-*
+    touch "$stamp"
+  fi
+  echo "apiVersion: v1
+kind: ConfigMap
+metadata: {name: probe, namespace: default}" | "$link" >/dev/null 2>&1 || die "$link does not run"
+  log "mlcost-validate (k8s.io/api $(awk '$1 == "k8s.io/api" {print $2}' "$source/go.mod")) at $link"
+}
+
 main() {
   mkdir -p "$bin_dir"
   setup_promtool
   setup_python_venv
+  setup_helm
+  setup_mlcost_validate
 }
 
 main "$@"
