@@ -10,10 +10,14 @@ import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { VERSION } from '../core/version.ts';
 import { createApp } from './api/app.ts';
+import { registerCostMetrics } from './cost-metrics.ts';
+import { type CostService, costServiceFromConfig } from './cost-service.ts';
 import { type AgentAuthenticator, createSharedTokenAuthenticator } from './ingest/auth.ts';
 import { IngestService } from './ingest/ingest.ts';
 import { createTokenReviewAuthenticator } from './ingest/token-review.ts';
 import { createCollectorMetrics } from './metrics.ts';
+import { registerRightsizingMetrics } from './rightsizing-metrics.ts';
+import { createRightsizingService } from './rightsizing-service.ts';
 import { openStore, type Store } from './store/store.ts';
 
 export interface Collector {
@@ -21,6 +25,7 @@ export interface Collector {
   store: Store;
   ingest: IngestService;
   registry: Registry;
+  cost: CostService;
   close(): void;
 }
 
@@ -37,6 +42,14 @@ export function createCollector(config: Config, logger: Logger, registry = new R
     storeSizeBytes: () => store.sizeBytes(),
     reportingNodes: () => store.nodes.reportingNodes(),
   });
+  const rightsizing = createRightsizingService(store, {
+    currency: config.currency,
+    pricing: config.pricing,
+    logger,
+  });
+  registerRightsizingMetrics(registry, rightsizing);
+  const cost = costServiceFromConfig(store, config, logger);
+  registerCostMetrics(registry, cost, { logger });
   const ingest = new IngestService(store, metrics, {
     authenticator: createAuthenticator(config),
     maxBatchBytes: config.collector.maxBatchBytes,
@@ -50,6 +63,8 @@ export function createCollector(config: Config, logger: Logger, registry = new R
     version: VERSION,
     currency: config.currency,
     maxBatchBytes: config.collector.maxBatchBytes,
+    rightsizing,
+    cost,
   });
   const sweep = setInterval(
     () => {
@@ -64,8 +79,10 @@ export function createCollector(config: Config, logger: Logger, registry = new R
     store,
     ingest,
     registry,
+    cost,
     close: () => {
       clearInterval(sweep);
+      cost.close();
       store.close();
     },
   };

@@ -4,7 +4,9 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createGpuGauges } from '../agent/gpu-gauges.ts';
 import { createAgentMetrics } from '../agent/metrics.ts';
+import { registerCostMetrics } from '../collector/cost-metrics.ts';
 import { createCollectorMetrics } from '../collector/metrics.ts';
+import { registerRightsizingMetrics } from '../collector/rightsizing-metrics.ts';
 import { CONFIG_KEYS, envNameFor } from '../core/config/keys.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -31,6 +33,18 @@ describe('README', () => {
       currency: 'USD',
       storeSizeBytes: () => 0,
       reportingNodes: () => [],
+    });
+    registerRightsizingMetrics(registry, { snapshot: () => undefined });
+    // The cost series; their names are listed even with nothing to compute.
+    registerCostMetrics(registry, {
+      now: () => 0,
+      unavailable: null,
+      generation: () => 0,
+      pendingNodeHours: () => 0,
+      allocation: () => Promise.reject(new Error('no store here')),
+      models: () => Promise.reject(new Error('no store here')),
+      gpuWaste: () => Promise.reject(new Error('no store here')),
+      budgets: () => Promise.reject(new Error('no store here')),
     });
     const names = (await registry.getMetricsAsJSON())
       .map((metric) => metric.name)

@@ -5,9 +5,14 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/logger.ts';
 import { inSpan, withRemoteContext } from '../../core/tracing.ts';
+import type { CostService } from '../cost-service.ts';
 import type { IngestService } from '../ingest/ingest.ts';
+import { registerReportRoutes } from '../report/routes.ts';
+import type { RightsizingService } from '../rightsizing-service.ts';
 import type { Store } from '../store/store.ts';
+import { registerCostRoutes } from './cost-routes.ts';
 import { HttpProblem, problemResponse } from './problem.ts';
+import { registerRightsizingRoutes } from './rightsizing-routes.ts';
 
 export interface AppDeps {
   store: Store;
@@ -17,6 +22,10 @@ export interface AppDeps {
   version: string;
   currency: string;
   maxBatchBytes: number;
+  /** Shared with /metrics; made from the store when absent. */
+  rightsizing?: RightsizingService;
+  /** Allocation, models, jobs, budgets and the FOCUS export (collector/cost-service.ts). */
+  cost: CostService;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -49,6 +58,9 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get('/api/v1/nodes', (c) => c.json({ currency: deps.currency, nodes: deps.store.nodes.listNodes() }));
+  registerCostRoutes(app, deps);
+  registerRightsizingRoutes(app, deps);
+  registerReportRoutes(app, deps);
 
   app.post(
     '/api/v1/ingest',

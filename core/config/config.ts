@@ -1,4 +1,6 @@
 // The validated configuration every part of mlcost receives; built once at start by loadConfig.
+import type { BudgetConfig } from '../../collector/cost/budgets.ts';
+import type { PricingConfig } from '../../collector/cost/pricing.ts';
 import type { SourceName } from './keys.ts';
 
 export interface Config {
@@ -19,6 +21,15 @@ export interface Config {
     nodeGoneAfter: number;
   };
   remote: { kubeconfig: string };
+  /** The `pricing:` section as written (validated; the currency comes from `currency` unless it names one). */
+  pricing: PricingConfig;
+  budgets: BudgetConfig[];
+  cost: {
+    /** 0..1. */
+    gpuIdleThreshold: number;
+    /** Milliseconds. */
+    rollupRetention: number;
+  };
   agent: {
     enabled: boolean;
     nodeName: string;

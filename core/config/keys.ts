@@ -1,6 +1,8 @@
 // Every configuration key mlcost reads: its type, default, help and what is allowed. The one table from which
 // the YAML file, MLCOST_* environment variables, --set flags, validation errors and `--help` all come.
 import { z } from 'zod';
+import { budgetsConfigSchema } from '../../collector/cost/budgets.ts';
+import { type PricingConfig, pricingConfigSchema } from '../../collector/cost/pricing.ts';
 import { parseDuration, parseQuantity } from '../units.ts';
 
 export interface KeySpec<T = unknown> {
@@ -77,6 +79,48 @@ export const NODE_SOURCES: readonly SourceName[] = [
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
 const sourceList = stringList.pipe(z.array(z.enum(SOURCE_NAMES)));
+
+/** A whole object or list: as written in YAML, or as JSON from an environment variable or --set. */
+const json = z.unknown().transform((value, ctx) => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+    return z.NEVER;
+  }
+});
+
+const issueText = (issue: z.core.$ZodIssue | undefined) =>
+  issue
+    ? `${issue.path.length > 0 ? `${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.')}: ` : ''}${issue.message}`
+    : 'invalid';
+
+/** `pricing:` as written (so the cost service can tell an absent currency from USD), checked against its schema. */
+const pricingKey = json
+  .transform((value) => value ?? {})
+  .superRefine((value, ctx) => {
+    const parsed = pricingConfigSchema.safeParse(value);
+    if (!parsed.success) ctx.addIssue({ code: 'custom', message: issueText(parsed.error.issues[0]) });
+  })
+  .transform((value) => value as PricingConfig);
+
+const budgetsKey = json.transform((value, ctx) => {
+  const parsed = budgetsConfigSchema.safeParse(value ?? []);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: issueText(parsed.error.issues[0]) });
+    return z.NEVER;
+  }
+  const seen = new Set<string>();
+  for (const budget of parsed.data) {
+    if (seen.has(budget.name)) {
+      ctx.addIssue({ code: 'custom', message: `budget name ${budget.name} is used twice` });
+      return z.NEVER;
+    }
+    seen.add(budget.name);
+  }
+  return parsed.data;
+});
 
 function spec<T>(
   key: string,
@@ -339,6 +383,34 @@ export const CONFIG_KEYS = [
     'a path to a kubeconfig file',
   ),
   spec('agent.enabled', boolean, true, 'run the agent for this host inside mlcost start', 'true or false'),
+  spec(
+    'pricing',
+    pricingKey,
+    '{}',
+    'prices: currency, exchangeRate, cpuCoreHour, memGiBHour, gpuHour, storageGBMonth, storageClasses, instanceTypes, nodes (label rules), discounts, defaultCapacityType (collector/cost/SPEC.md section 1)',
+    'an object (YAML, or JSON in the environment) as collector/cost/SPEC.md section 1 describes',
+  ),
+  spec(
+    'budgets',
+    budgetsKey,
+    '[]',
+    'monthly budgets: a list of {name, namespace or label: key=value, monthly, warnAt}',
+    'a list (YAML, or JSON in the environment) of {name, namespace | label, monthly, warnAt}',
+  ),
+  spec(
+    'cost.gpuIdleThreshold',
+    z.coerce.number().min(0).max(1),
+    0.01,
+    'GPU activity below which a held GPU counts as held-but-idle',
+    'a number from 0 to 1',
+  ),
+  spec(
+    'cost.rollupRetention',
+    positiveDuration,
+    '400d',
+    'how long hourly cost roll-ups are kept (they outlive the per-window records)',
+    'a duration such as 400d',
+  ),
 ] as const satisfies readonly KeySpec<unknown>[];
 
 /** The environment variable for a key: `agent.nvidiaSmi.timeout` → `MLCOST_AGENT_NVIDIA_SMI_TIMEOUT`. */

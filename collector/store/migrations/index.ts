@@ -1,5 +1,6 @@
 // Numbered schema migrations, applied in order inside one transaction each; PRAGMA user_version records the last.
 import { m0001Initial } from './0001-initial.ts';
+import { m0002HourlyRollups } from './0002-hourly-rollups.ts';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001Initial];
+export const MIGRATIONS: readonly Migration[] = [m0001Initial, m0002HourlyRollups];
