@@ -94,3 +94,21 @@ describe('replicasFromLabels', () => {
     expect(replicasFromLabels(undefined)).toBeUndefined();
   });
 });
+
+describe('attributeGpus with exporter labels and MIG device ids together', () => {
+  it('does not give a free slice to a container the exporter already names on a slice of that profile', () => {
+    const slices: GpuSample[] = [
+      gpu('GPU-p/9', {
+        uuid: 'GPU-p',
+        migProfile: '1g.10gb',
+        migInstanceId: 9,
+        holder: { namespace: 'ml', pod: 'embed', container: 'main' },
+      }),
+      gpu('GPU-p/10', { uuid: 'GPU-p', migProfile: '1g.10gb', migInstanceId: 10 }),
+    ];
+    const holders = attributeGpus(slices, [assign('embed', 'nvidia.com/mig-1g.10gb', ['MIG-unknown'])]);
+    // the exporter says slice 9 is embed's; its one device id is that slice, so slice 10 stays free
+    expect(holders.get('GPU-p/9')?.map((h) => h.pod)).toEqual(['embed']);
+    expect(holders.has('GPU-p/10')).toBe(false);
+  });
+});

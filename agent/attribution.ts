@@ -90,7 +90,23 @@ export function attributeGpus(
 
   // A MIG device id we cannot match by UUID (the exporter knows slices by parent UUID + instance id only) is given
   // to a free slice of the same profile: exact when the node has one slice of that profile, a fair guess otherwise.
+  // Slices the exporter already names this container's holder for stand for its device ids first: giving them
+  // again by profile would mark a free slice as held.
+  const exporterHeld = new Map<string, number>();
+  for (const gpu of migSlices) {
+    for (const holder of holders.get(gpu.id) ?? []) {
+      if (holder.via !== 'exporter') continue;
+      const key = `${holder.namespace}\u0000${holder.pod}\u0000${holder.container ?? ''}\u0000${gpu.migProfile}`;
+      exporterHeld.set(key, (exporterHeld.get(key) ?? 0) + 1);
+    }
+  }
   for (const { assignment, profile } of pendingByProfile) {
+    const key = `${assignment.namespace}\u0000${assignment.pod}\u0000${assignment.container}\u0000${profile}`;
+    const covered = exporterHeld.get(key) ?? 0;
+    if (covered > 0) {
+      exporterHeld.set(key, covered - 1);
+      continue;
+    }
     const slice = migSlices.find(
       (gpu) => gpu.migProfile === profile && !takenSlices.has(gpu.id) && !holders.has(gpu.id),
     );

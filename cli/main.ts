@@ -103,4 +103,19 @@ addCommonOptions(
     )(options),
   );
 
+// Registering these commands loads their modules (the simulator, the report client); the agent that runs on every
+// node skips them to keep its memory small.
+if (process.argv[2] !== 'agent') {
+  (await import('./commands/report.ts')).registerReportCommand(program);
+  (await import('./commands/simulate.ts')).registerSimulateCommand(program);
+}
+program
+  .command('demo')
+  .description(
+    'backfill a week of a simulated 20-node GPU cluster into ./data/demo.db and serve it (npm run demo)',
+  )
+  .option('-c, --config <file>', 'configuration file')
+  .action(async (options: { config?: string }) => {
+    await (await import('./commands/simulate.ts')).runDemo({ configFile: options.config }).catch(fail);
+  });
 await program.parseAsync(process.argv);
