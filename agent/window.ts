@@ -170,7 +170,8 @@ export class WindowAccumulator {
       memoryUsedBytesAvg: mean(this.memoryUsed),
       memoryUsedBytesMax: this.memoryUsed?.max,
       load1: this.node.load1,
-      ...(simulated ? { simulated: true } : {}),
+      // the simulator labels what it makes, so an agent reading simulated endpoints marks its windows too
+      ...(simulated || this.node.labels?.['mlcost.io/simulated'] === 'true' ? { simulated: true } : {}),
     };
     return {
       start: new Date(this.start).toISOString(),

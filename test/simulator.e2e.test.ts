@@ -8,8 +8,7 @@
 //    kubelet's nanosecond counter, so it is compared to 1e-6), and otherwise within the range of the minutes it
 //    spans (an average of readings cannot leave the range of what was read);
 //  - model counters: between 0 and the window's increase (the agent's two scrapes fall inside its window).
-// A third run on the A100 MIG node checks that the pods holding MIG slices are found; the agent also names holders
-// of free slices (see the `fails` case below).
+// A third run on the A100 MIG node checks that the pod holding each MIG slice is found, and no one holds a free one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, GpuRecord, Holder, ModelRecord, UsageWindow } from '../core/protocol/batch.ts';
 import { type Cluster, generateCluster, type SimNode } from '../simulator/cluster.ts';
