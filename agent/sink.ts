@@ -6,6 +6,7 @@ export interface BatchSink {
    * Resolves once the batch is safe: stored by the collector (`delivered`, or nothing) or durably queued for it
    * (`spooled`); rejects when the agent must keep it and try again.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a sink that stores directly need not say so (void means delivered)
   send(batch: BatchInput, signal?: AbortSignal): Promise<'delivered' | 'spooled' | void>;
   /** Last chance at shutdown to deliver what the sink still holds, bounded by `timeoutMs`. */
   flush?(timeoutMs: number): Promise<void>;
