@@ -1155,6 +1155,7 @@ describe('alert rules and dashboards', () => {
 
   it('embeds rule files and dashboards byte for byte (shown with sample files in a copy of the chart)', () => {
     const chart = chartCopy('embed');
+    rmSync(join(chart, 'files'), { recursive: true, force: true }); // only the samples below, not the real files
     mkdirSync(join(chart, 'files', 'alerts'), { recursive: true });
     mkdirSync(join(chart, 'files', 'dashboards'), { recursive: true });
     writeFileSync(join(chart, 'files', 'alerts', 'mlcost.rules.yaml'), RULES_SAMPLE);

@@ -14,6 +14,7 @@ bin_dir="$tools_dir/bin"
 
 # Pins: the upstream version; any Debian revision of it is accepted (security updates change only the revision).
 PROMETHEUS_VERSION="2.42.0"
+ALERTMANAGER_VERSION="0.25.0"
 # helm, built from its Go module. The official release binary stamps its version and the Kubernetes version it
 # targets (from its k8s.io/client-go, v0.37.0 for helm 3.22.0) with -ldflags; a plain `go install` would report
 # "v3.22" and render against Kubernetes 1.20, so the same -X flags are passed here.
@@ -97,6 +98,68 @@ setup_promtool() {
   log "promtool $("$link" --version 2>&1 | head -n1 | awk '{print $3}') at $link"
 }
 
+# prometheus: the server test/alerts-e2e.test.ts and test/dashboards.test.ts start (rules with shortened `for`, every
+# dashboard query). It comes in the same Debian package as promtool, so it is linked from that unpacked package
+# (or from the system when promtool came from there and its prometheus is at the pinned version).
+setup_prometheus() {
+  local link="$bin_dir/prometheus" stamp="$tools_dir/prometheus/.version-$PROMETHEUS_VERSION"
+  local unpacked="$tools_dir/prometheus/usr/bin/prometheus"
+  if [[ ! -x "$link" || ! -f "$stamp" ]] || ! "$link" --version 2>&1 | grep -q "version $PROMETHEUS_VERSION\b"; then
+    local system
+    system="$(command -v prometheus || true)"
+    if [[ -x "$unpacked" && -f "$stamp" ]]; then
+      ln -sfn "../prometheus/usr/bin/prometheus" "$link"
+    elif [[ -n "$system" ]] && "$system" --version 2>&1 | grep -q "version $PROMETHEUS_VERSION\b"; then
+      ln -sfn "$system" "$link"
+    else
+      local version
+      version="$(pick_debian_version prometheus "$PROMETHEUS_VERSION")"
+      log "installing prometheus from Debian package prometheus $version"
+      unpack_debian_package prometheus "$version" "$tools_dir/prometheus"
+      rm -f "$tools_dir"/prometheus/.version-*
+      touch "$stamp"
+      ln -sfn "../prometheus/usr/bin/prometheus" "$link"
+      # promtool from the system (see setup_promtool) stays linked where it was; a link into the package is
+      # still valid, since the same package was unpacked again.
+    fi
+  fi
+  "$link" --version >/dev/null 2>&1 || die "$link does not run"
+  log "prometheus $("$link" --version 2>&1 | head -n1 | awk '{print $3}') at $link"
+}
+
+# alertmanager and amtool: `amtool check-config` and `amtool config routes test` on alerts/alertmanager.example.yaml
+# (test/alerts.test.ts), and the Alertmanager test/alerts-e2e.test.ts delivers alerts through. From Debian's
+# prometheus-alertmanager package, whose server binary is named prometheus-alertmanager.
+setup_alertmanager() {
+  local stamp="$tools_dir/alertmanager/.version-$ALERTMANAGER_VERSION"
+  local server="$bin_dir/alertmanager" amtool="$bin_dir/amtool"
+  if [[ ! -x "$server" || ! -x "$amtool" || ! -f "$stamp" ]]; then
+    local version
+    version="$(pick_debian_version prometheus-alertmanager "$ALERTMANAGER_VERSION")"
+    log "installing alertmanager and amtool from Debian package prometheus-alertmanager $version"
+    unpack_debian_package prometheus-alertmanager "$version" "$tools_dir/alertmanager"
+    [[ -x "$tools_dir/alertmanager/usr/bin/prometheus-alertmanager" ]] ||
+      die "prometheus-alertmanager $version holds no usr/bin/prometheus-alertmanager"
+    mkdir -p "$bin_dir"
+    ln -sfn "../alertmanager/usr/bin/prometheus-alertmanager" "$server"
+    ln -sfn "../alertmanager/usr/bin/amtool" "$amtool"
+    rm -f "$tools_dir"/alertmanager/.version-*
+    touch "$stamp"
+  fi
+  # Debian builds the server to read its default notification templates from /usr/share/prometheus/alertmanager
+  # (compiled in, no flag), and without them it refuses every configuration. So, as for chromium, one step goes
+  # outside .tools/: the package's two template files are copied there when that folder has none (it needs root).
+  local templates="/usr/share/prometheus/alertmanager"
+  if [[ ! -f "$templates/default.tmpl" ]]; then
+    log "copying alertmanager's default templates to $templates (compiled into Debian's build)"
+    { mkdir -p "$templates" && cp "$tools_dir/alertmanager$templates/"*.tmpl "$templates/"; } ||
+      die "cannot write $templates (it needs root): copy $tools_dir/alertmanager$templates/*.tmpl there"
+  fi
+  "$server" --version >/dev/null 2>&1 || die "$server does not run"
+  "$amtool" --version >/dev/null 2>&1 || die "$amtool does not run"
+  log "alertmanager $("$server" --version 2>&1 | head -n1 | awk '{print $3}') at $server, amtool at $amtool"
+}
+
 # Python venv with prometheus_client, written by another script (test/prometheus-reference.test.ts needs it).
 setup_python_venv() {
   local script="$repo_root/test/setup/python-venv.sh"
@@ -157,12 +220,31 @@ metadata: {name: probe, namespace: default}" | "$link" >/dev/null 2>&1 || die "$
   log "mlcost-validate (k8s.io/api $(awk '$1 == "k8s.io/api" {print $2}' "$source/go.mod")) at $link"
 }
 
+# chromium: Debian's Chromium, driven headless through playwright-core by test/report-page.e2e.test.ts. Unlike the
+# tools above it is installed system-wide (it needs its shared libraries, fonts and sandbox helper from Debian's
+# dependency tree, which `dpkg -x` would not bring), so the test looks for /usr/bin/chromium.
+setup_chromium() {
+  local binary="/usr/bin/chromium"
+  if [[ ! -x "$binary" ]]; then
+    command -v apt-get >/dev/null 2>&1 || die "apt-get is not available; cannot install chromium"
+    ensure_apt_lists chromium
+    log "installing chromium from Debian (apt-get install chromium)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null ||
+      die "apt-get install chromium failed (it needs root); install Debian's chromium so $binary exists"
+  fi
+  "$binary" --version >/dev/null 2>&1 || die "$binary does not run"
+  log "$("$binary" --version 2>/dev/null | head -n1) at $binary"
+}
+
 main() {
   mkdir -p "$bin_dir"
   setup_promtool
+  setup_prometheus
+  setup_alertmanager
   setup_python_venv
   setup_helm
   setup_mlcost_validate
+  setup_chromium
 }
 
 main "$@"
