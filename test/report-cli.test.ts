@@ -4,8 +4,8 @@
 // Errors: an unreachable collector and a parameter the collector refuses are one line on stderr and exit 1; the
 // collector address comes from --collector-url, else agent.collectorUrl (environment or configuration file).
 //
-// The history comes from the simulator (cli/commands/simulate.ts runSimulate, what `mlcost simulate --backfill`
-// runs), five days of six nodes at one-hour windows, written into a temporary store the collector then serves.
+// The history comes from the real `mlcost simulate --backfill`: five days of six simulated nodes at one-hour
+// windows, written into a temporary store the collector then serves.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,6 @@ import {
   MODEL_COLUMNS,
   RIGHTSIZING_COLUMNS,
 } from '../cli/commands/report.ts';
-import { runSimulate } from '../cli/commands/simulate.ts';
 import {
   CLI,
   cleanEnv,
@@ -32,6 +31,7 @@ import {
   killAll,
   MlcostProcess,
   requireTool,
+  runMlcost,
   TSX,
 } from './support/mlcost-process.ts';
 
@@ -113,7 +113,26 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mlcost-report-cli-'));
   const db = join(dir, 'mlcost.db');
   const end = Math.floor(Date.now() / HOUR) * HOUR;
-  await runSimulate({ seed: 1, nodes: 6, days: 5, windowMs: HOUR, end, backfill: true, db });
+  const simulate = runMlcost(
+    [
+      'simulate',
+      '--seed',
+      '1',
+      '--nodes',
+      '6',
+      '--days',
+      '5',
+      '--window',
+      '1h',
+      '--end',
+      new Date(end).toISOString(),
+      '--backfill',
+      '--db',
+      db,
+    ],
+    { cwd: dir, timeoutMs: 120_000 },
+  );
+  expect(simulate.status, simulate.stderr).toBe(0);
   window = `${new Date(end - 5 * 24 * HOUR).toISOString()},${new Date(end).toISOString()}`;
   const port = await freePort();
   const collector = new MlcostProcess(

@@ -153,14 +153,16 @@ export function registerReportRoutes(app: Hono, deps: ReportRouteDeps): void {
   );
   app.get('/report/assets/:name', (c) => {
     const name = c.req.param('name');
-    if (name === 'index.html' || !(name in REPORT_ASSETS)) {
+    if (name === 'index.html' || !Object.hasOwn(REPORT_ASSETS, name)) {
       throw new HttpProblem(404, 'Not Found', `no report asset ${name}`);
     }
     return serve(name, c.req.raw);
   });
 
-  const queries = createWasteQueries(deps.store.db);
+  // Prepared on first use, so the page itself never depends on the roll-up tables being there.
+  let queries: ReturnType<typeof createWasteQueries> | undefined;
   app.get('/report/waste', async (c) => {
+    queries ??= createWasteQueries(deps.store.db);
     const query = wasteParameters(c.req.url, deps.cost.now());
     let summary: Awaited<ReturnType<typeof wasteSummary>>;
     try {

@@ -3,6 +3,7 @@
 // the hourly cost roll-ups); this reads those rows in one aggregate query per kind, so the answer stays small and
 // fast however many nodes and hours the range holds. An hour belongs to the range when its start does.
 import type { CostService, TimeRange } from '../cost-service.ts';
+import { HOUR_MS } from '../store/cost-queries.ts';
 import type { Db } from '../store/database.ts';
 
 export interface HeldIdleGpus {
@@ -69,7 +70,6 @@ interface FreeRow {
   cost: number;
 }
 
-const HOUR_MS = 3_600_000;
 /** `NVIDIA H100 80GB HBM3 1g.10gb` from the model and MIG profile columns. */
 const UNIT_NAME = "trim(coalesce(model, 'GPU') || ' ' || coalesce(mig_profile, ''))";
 

@@ -49,6 +49,13 @@ function money(value) {
   }).format(value);
 }
 
+/** Whole currency units for the chart's axis: $4,000. */
+function axisMoney(value) {
+  return formatter(`axis:${currency}`, { style: 'currency', currency, maximumFractionDigits: 0 }).format(
+    value,
+  );
+}
+
 function percent(value) {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   return formatter('percent', { style: 'percent', maximumFractionDigits: 0 }).format(value);
@@ -251,8 +258,18 @@ function done(sectionId) {
   $(sectionId)?.setAttribute('aria-busy', 'false');
 }
 
+/** One message per distinct error: a bad window refused by four endpoints is said once, naming all four. */
+const errorsShown = new Map();
 function showError(what, error) {
-  $('errors').append(el('p', {}, `Could not load ${what}: ${error.message}`));
+  const known = errorsShown.get(error.message);
+  if (known) {
+    known.whats.push(what);
+    known.node.textContent = `Could not load ${known.whats.join(', ')}: ${error.message}`;
+    return;
+  }
+  const node = el('p', {}, `Could not load ${what}: ${error.message}`);
+  errorsShown.set(error.message, { whats: [what], node });
+  $('errors').append(node);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -410,7 +427,7 @@ function drawChart(allocation, groups, colours, by, step) {
       svg('line', { x1: m.left, x2: W - m.right, y1: y(v), y2: y(v), stroke: '#d0d5db', 'stroke-width': 1 }),
     );
     const label = svg('text', { x: m.left - 6, y: y(v) + 4, 'text-anchor': 'end' });
-    label.textContent = money(v);
+    label.textContent = tick >= 1 ? axisMoney(v) : money(v);
     grid.append(label);
   }
   // x labels: days for ranges of two days or more, else every few hours
@@ -622,7 +639,7 @@ function renderWaste(waste, cost, by) {
     free === null
       ? empty('GPUs nobody held belong to no namespace: clear the namespace filter to see them.')
       : free.rows === 0
-        ? empty('Every GPU was held in this window.')
+        ? empty('No GPU capacity went unheld in this window.')
         : table({
             caption: `The ${Math.min(free.top.length, TOP)} costliest of ${free.rows} nodes with GPUs (or MIG capacity) nobody held.`,
             testid: 'free-table',
