@@ -9,4 +9,5 @@ function findPackageJson(): URL {
   throw new Error('package.json not found next to the mlcost sources');
 }
 
-export const VERSION: string = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string })
+  .version;
