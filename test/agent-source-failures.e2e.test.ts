@@ -21,7 +21,7 @@ const NODE = 'cpu-node-7';
 const API_TOKEN = 'api-token-source-failures';
 const INGEST_TOKEN = 'ingest-token-source-failures-0123';
 // Long enough for a cold first scrape on a loaded machine; the kubelet, which never answers, takes all of it.
-const SOURCE_TIMEOUT_MS = 1500;
+const SOURCE_TIMEOUT_MS = 4000;
 const GI = 2 ** 30;
 
 /** Two lines of dcgm text, the second broken: the parser must name line 2. */
@@ -177,7 +177,7 @@ describe('a failing source', () => {
         );
         return all ? text : undefined;
       },
-      { timeoutMs: 20_000, everyMs: 200, what: 'source_up on the agent /metrics' },
+      { timeoutMs: 40_000, everyMs: 200, what: 'source_up on the agent /metrics' },
     );
     expect({
       pods: sourceUp(first, 'pods'),
@@ -216,7 +216,7 @@ describe('a failing source', () => {
           const all = containers.all(NODE);
           return all.length === 2 ? all : undefined;
         },
-        { timeoutMs: 15_000, everyMs: 250, what: 'container windows at the collector' },
+        { timeoutMs: 40_000, everyMs: 250, what: 'container windows at the collector' },
       );
       expect(rows).toEqual([
         { namespace: 'apps', pod: 'batch-0', container: 'main', requestCpu: 2, requestMemory: GI },
@@ -237,7 +237,7 @@ describe('a failing source', () => {
         const text = await metrics();
         return sourceUp(text, 'dcgm') === 1 ? text : undefined;
       },
-      { timeoutMs: 10_000, everyMs: 200, what: 'dcgm back up' },
+      { timeoutMs: 30_000, everyMs: 200, what: 'dcgm back up' },
     );
     expect(sourceUp(recovered, 'kubelet')).toBe(0);
     expect(sourceUp(recovered, 'pod-resources')).toBe(0);
