@@ -32,6 +32,7 @@ import {
   inBudgetScope,
   type JobCost,
   type ModelCost,
+  modelCostOf,
   monthBounds,
   type PricingConfig,
   pricesForWindow,
@@ -797,40 +798,7 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
     return [...accs.values()]
       .filter((acc) => !namespaces || namespaces.has(acc.namespace))
       .map((acc) => {
-        const sums = acc.group.finish(share);
-        // SPEC.md §10, as modelCosts: one cost split so a generated token costs `weight` prompt tokens.
-        const cost = sums.totalCost;
-        const tokens = acc.promptTokens + acc.generatedTokens;
-        const requests = acc.requestsOk + acc.requestsFailed;
-        const weighted = acc.promptTokens + weight * acc.generatedTokens;
-        const perWeighted = weighted > 0 ? cost / weighted : null;
-        const result: ModelCost = {
-          model: acc.model,
-          namespace: acc.namespace,
-          server: acc.server,
-          pods: acc.pods.size,
-          start: sums.start,
-          end: sums.end,
-          cpuCost: sums.cpuCost,
-          ramCost: sums.ramCost,
-          gpuCost: sums.gpuCost,
-          pvCost: sums.pvCost,
-          idleCost: sums.cpuIdleCost + sums.ramIdleCost + sums.gpuIdleCost,
-          totalCost: cost,
-          gpuHours: sums.gpuHours,
-          gpuEfficiency: sums.gpuEfficiency,
-          totalEfficiency: sums.totalEfficiency,
-          promptTokens: acc.promptTokens,
-          generatedTokens: acc.generatedTokens,
-          requests,
-          failedRequests: acc.requestsFailed,
-          costPerMillionTokens: tokens > 0 ? (cost / tokens) * 1e6 : null,
-          costPerMillionPromptTokens: acc.promptTokens > 0 && perWeighted !== null ? perWeighted * 1e6 : null,
-          costPerMillionGeneratedTokens:
-            acc.generatedTokens > 0 && perWeighted !== null ? perWeighted * weight * 1e6 : null,
-          costPer1kRequests: requests > 0 ? (cost / requests) * 1e3 : null,
-        };
-        return result;
+        return modelCostOf(acc, acc.group.finish(share), weight);
       })
       .sort((a, b) => b.totalCost - a.totalCost);
   }

@@ -67,6 +67,7 @@ export {
   DEFAULT_GENERATED_TOKEN_WEIGHT,
   type ModelCost,
   type ModelCostOptions,
+  modelCostOf,
   modelCosts,
 } from './models.ts';
 export { GPU_KEYS, GPU_PRICES, type GpuKey, PRICE_TABLE_NOTE, type PriceFact } from './prices.ts';

@@ -180,7 +180,20 @@ export function modelCosts(
 }
 
 function toModelCost(acc: Accumulator, generatedWeight: number): ModelCost {
-  const sums = finalize(acc.sums);
+  return modelCostOf(acc, finalize(acc.sums), generatedWeight);
+}
+
+/** What a served model cost, from its summed allocation and token/request counts (SPEC.md §10). */
+export function modelCostOf(
+  acc: Pick<
+    Accumulator,
+    'model' | 'namespace' | 'server' | 'promptTokens' | 'generatedTokens' | 'requestsOk' | 'requestsFailed'
+  > & {
+    pods: { size: number };
+  },
+  sums: Allocation,
+  generatedWeight: number,
+): ModelCost {
   const cost = sums.totalCost;
   const tokens = acc.promptTokens + acc.generatedTokens;
   const requests = acc.requestsOk + acc.requestsFailed;
