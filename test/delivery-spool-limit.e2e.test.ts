@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   logLines,
   metricValue,
-  mlcostNodePid,
   range,
   rssBytes,
   scrape,
@@ -98,7 +97,8 @@ describe.concurrent('a small spool through a long outage', () => {
       env: { MLCOST_AGENT_TOKEN: TOKEN },
       set: [`agent.spool.maxBytes=${SPOOL_MAX_BYTES}`],
     });
-    const pid = mlcostNodePid(agent.process.pid);
+    // MlcostProcess runs mlcost as node itself (node --import tsx), so the child is the process to measure.
+    const pid = agent.process.pid;
 
     // The outage: sample the agent's resident memory every half second while it spools and drops.
     const rss: number[] = [];

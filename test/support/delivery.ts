@@ -194,11 +194,6 @@ export function logLines(stderr: string): Array<Record<string, unknown> & { msg?
   return lines as Array<Record<string, unknown> & { msg?: string; level?: string }>;
 }
 
-/** The node process that runs mlcost: MlcostProcess runs it directly (node --import tsx), so it is the child. */
-export function mlcostNodePid(pid: number): number {
-  return pid;
-}
-
 /** Resident memory of a process from /proc/<pid>/status (VmRSS, in bytes). */
 export function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
