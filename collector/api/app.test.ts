@@ -137,7 +137,8 @@ describe('/api/v1/nodes', () => {
   it('is empty before any ingest', async () => {
     const response = await makeCollector().app.request('/api/v1/nodes');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ currency: 'USD', nodes: [] });
+    expect(await response.json()).toEqual({ currency: 'USD', simulated: false, nodes: [] });
+    expect(response.headers.get('mlcost-simulated')).toBe('false');
   });
 
   it('lists the node with its latest window after an ingest', async () => {

@@ -1,5 +1,6 @@
 // The collector's HTTP API as a hono app: health, metrics, nodes and ingest. createApp takes every dependency,
-// so tests call app.request() without a port and server.ts only listens.
+// so tests call app.request() without a port and server.ts only listens. Every answer with figures carries the
+// `simulated` label (./simulated.ts).
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Registry } from 'prom-client';
@@ -13,6 +14,7 @@ import type { Store } from '../store/store.ts';
 import { registerCostRoutes } from './cost-routes.ts';
 import { HttpProblem, problemResponse } from './problem.ts';
 import { registerRightsizingRoutes } from './rightsizing-routes.ts';
+import { SIMULATED_HEADER } from './simulated.ts';
 
 export interface AppDeps {
   store: Store;
@@ -57,7 +59,14 @@ export function createApp(deps: AppDeps): Hono {
     return c.body(body, 200, { 'content-type': deps.registry.contentType });
   });
 
-  app.get('/api/v1/nodes', (c) => c.json({ currency: deps.currency, nodes: deps.store.nodes.listNodes() }));
+  app.get('/api/v1/nodes', (c) => {
+    const nodes = deps.store.nodes.listNodes();
+    // The answer is simulated when any node in it is; each node says so itself.
+    const simulated = nodes.some((node) => node.simulated);
+    return c.json({ currency: deps.currency, simulated, nodes }, 200, {
+      [SIMULATED_HEADER]: String(simulated),
+    });
+  });
   registerCostRoutes(app, deps);
   registerRightsizingRoutes(app, deps);
   registerReportRoutes(app, deps);

@@ -511,6 +511,151 @@ describe('GET /api/v1/export/focus', () => {
   });
 });
 
+describe('the simulated label', () => {
+  /** Every answer of this file's store (no simulated node): `simulated: false`, also in CSV and the header. */
+  it('says false on every answer over real nodes', async () => {
+    for (const path of [
+      `/api/v1/allocation?${HOUR_WINDOW}&aggregate=namespace`,
+      `/api/v1/models?${HOUR_WINDOW}`,
+      `/api/v1/jobs?${HOUR_WINDOW}`,
+      '/api/v1/budgets',
+      '/api/v1/nodes',
+    ]) {
+      const response = await app.request(path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('mlcost-simulated'), path).toBe('false');
+      expect(((await response.json()) as { simulated: boolean }).simulated, path).toBe(false);
+    }
+    const set = (await allocation(`${HOUR_WINDOW}&aggregate=namespace`)).data[0]!;
+    expect(Object.values(set).map((row) => (row as unknown as { simulated: boolean }).simulated)).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    for (const path of [
+      `/api/v1/allocation?${HOUR_WINDOW}&format=csv`,
+      `/api/v1/models?${HOUR_WINDOW}&format=csv`,
+      `/api/v1/jobs?${HOUR_WINDOW}&format=csv`,
+    ]) {
+      const rows = records(parseCsv(await (await app.request(path)).text()));
+      expect(rows.length, path).toBeGreaterThan(0);
+      expect(new Set(rows.map((row) => row['simulated'])), path).toEqual(new Set(['false']));
+    }
+    const focus = await app.request(`/api/v1/export/focus?${HOUR_WINDOW}`);
+    expect(focus.headers.get('mlcost-simulated')).toBe('false');
+  });
+
+  it('marks answers, and rows of one node, when a node behind them is simulated', async () => {
+    // The same hour, with serve-1 (team-c's vLLM pod) marked simulated by its agent and gpu-1 real.
+    const simStore = openStore(join(dir, 'simulated.db'));
+    const simCost = createCostService(simStore, {
+      pricing: PRICING,
+      budgets: BUDGETS,
+      currency: 'USD',
+      refreshInterval: 0,
+      now: () => NOW,
+    });
+    const simApp = makeApp(simStore, simCost);
+    try {
+      const marked = windows().map((w) =>
+        w.node.name === 'serve-1' ? { ...w, node: { ...w.node, simulated: true } } : w,
+      );
+      const ingest = await simApp.request('/api/v1/ingest', {
+        method: 'POST',
+        body: JSON.stringify({
+          schemaVersion: 1,
+          agentId: 'agent-1',
+          sequence: 0,
+          sentAt: iso(H + 60 * MINUTE),
+          windows: marked,
+        }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(ingest.status).toBe(200);
+      const get = async (path: string) => {
+        const response = await simApp.request(path);
+        expect(response.status, path).toBe(200);
+        return response;
+      };
+      type Labelled = { simulated: boolean };
+
+      // Allocation: the answer is simulated; a row on one node says whether that node is; a row over both nodes
+      // (the cluster) carries the answer's label.
+      const byNode = await get(`/api/v1/allocation?${HOUR_WINDOW}&aggregate=node`);
+      expect(byNode.headers.get('mlcost-simulated')).toBe('true');
+      const nodeBody = (await byNode.json()) as Labelled & { data: Array<Record<string, Labelled>> };
+      expect(nodeBody.simulated).toBe(true);
+      expect(nodeBody.data[0]!['serve-1']!.simulated).toBe(true);
+      expect(nodeBody.data[0]!['gpu-1']!.simulated).toBe(false);
+      const byNamespace = (await (
+        await get(`/api/v1/allocation?${HOUR_WINDOW}&aggregate=namespace`)
+      ).json()) as { data: Array<Record<string, Labelled>> };
+      // team-c ran only on serve-1; team-a and team-b only on gpu-1.
+      expect(
+        Object.fromEntries(Object.entries(byNamespace.data[0]!).map(([name, row]) => [name, row.simulated])),
+      ).toEqual({ 'team-a': false, 'team-c': true, 'team-b': false });
+      const cluster = (await (await get(`/api/v1/allocation?${HOUR_WINDOW}&aggregate=cluster`)).json()) as {
+        data: Array<Record<string, Labelled>>;
+      };
+      expect(Object.values(cluster.data[0]!).map((row) => row.simulated)).toEqual([true]);
+      const csvRows = records(
+        parseCsv(
+          await (await get(`/api/v1/allocation?${HOUR_WINDOW}&aggregate=namespace&format=csv`)).text(),
+        ),
+      );
+      expect(Object.fromEntries(csvRows.map((row) => [row['name'], row['simulated']]))).toEqual({
+        'team-a': 'false',
+        'team-c': 'true',
+        'team-b': 'false',
+      });
+
+      // Models, jobs and budgets are labelled as answers; CSV repeats the answer's label on every row.
+      for (const path of [
+        `/api/v1/models?${HOUR_WINDOW}`,
+        `/api/v1/jobs?${HOUR_WINDOW}`,
+        '/api/v1/budgets',
+      ]) {
+        const response = await get(path);
+        expect(response.headers.get('mlcost-simulated'), path).toBe('true');
+        expect(((await response.json()) as Labelled).simulated, path).toBe(true);
+      }
+      for (const path of [
+        `/api/v1/models?${HOUR_WINDOW}&format=csv`,
+        `/api/v1/jobs?${HOUR_WINDOW}&format=csv`,
+      ]) {
+        const response = await get(path);
+        expect(response.headers.get('mlcost-simulated'), path).toBe('true');
+        const rows = records(parseCsv(await response.text()));
+        expect(
+          rows.map((row) => row['simulated']),
+          path,
+        ).toEqual(['true']);
+      }
+      const focus = await get(`/api/v1/export/focus?${HOUR_WINDOW}`);
+      expect(focus.headers.get('mlcost-simulated')).toBe('true');
+      await focus.text();
+
+      // The hour after: no window starts in it, so nothing there is simulated.
+      const later = await get('/api/v1/allocation?window=2026-11-02T11:00:00Z,2026-11-02T12:00:00Z');
+      expect(later.headers.get('mlcost-simulated')).toBe('false');
+      expect(((await later.json()) as Labelled).simulated).toBe(false);
+
+      // The node list: the answer, and each node.
+      const nodes = (await (await get('/api/v1/nodes')).json()) as Labelled & {
+        nodes: Array<{ name: string; simulated: boolean }>;
+      };
+      expect(nodes.simulated).toBe(true);
+      expect(nodes.nodes.map((n) => [n.name, n.simulated])).toEqual([
+        ['gpu-1', false],
+        ['serve-1', true],
+      ]);
+    } finally {
+      simCost.close();
+      simStore.close();
+    }
+  });
+});
+
 describe('bad parameters', () => {
   async function expectBad(path: string, parameter: string) {
     const response = await app.request(path);

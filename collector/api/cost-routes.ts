@@ -19,10 +19,14 @@ import {
   parseWindow,
   type TimeRange,
 } from '../cost-service.ts';
+import type { Store } from '../store/store.ts';
 import { HttpProblem } from './problem.ts';
+import { monthToDate, simulatedLabel, wholeHours } from './simulated.ts';
 
 export interface CostRouteDeps {
   cost: CostService;
+  /** Where the `simulated` label of each answer is read (collector/api/simulated.ts). */
+  store: Store;
 }
 
 const AGGREGATE_ALLOWED =
@@ -108,7 +112,7 @@ function aggregateOf(query: Query): AggregateBy[] {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** An allocation as OpenCost writes it: times as RFC 3339, a `window`, and `controllerKind`/`controller`. */
-function allocationJson(row: Allocation) {
+function allocationJson(row: Allocation, simulated: boolean) {
   const p = row.properties;
   return {
     ...row,
@@ -120,6 +124,7 @@ function allocationJson(row: Allocation) {
     window: { start: iso(row.start), end: iso(row.end) },
     start: iso(row.start),
     end: iso(row.end),
+    simulated,
   };
 }
 
@@ -171,6 +176,7 @@ const ALLOCATION_CSV_COLUMNS = [
   'totalCost',
   'totalEfficiency',
   'currency',
+  'simulated',
 ] as const;
 
 const MODEL_CSV_COLUMNS = [
@@ -198,6 +204,7 @@ const MODEL_CSV_COLUMNS = [
   'costPerMillionGeneratedTokens',
   'costPer1kRequests',
   'currency',
+  'simulated',
 ] as const;
 
 const JOB_CSV_COLUMNS = [
@@ -224,14 +231,16 @@ const JOB_CSV_COLUMNS = [
   'gpuEfficiency',
   'totalEfficiency',
   'currency',
+  'simulated',
 ] as const;
 
-const csvResponse = (body: string, filename: string) =>
+const csvResponse = (body: string, filename: string, headers: Record<string, string>) =>
   new Response(body, {
     status: 200,
     headers: {
       'content-type': 'text/csv; charset=utf-8; header=present',
       'content-disposition': `attachment; filename="${filename}"`,
+      ...headers,
     },
   });
 
@@ -252,7 +261,7 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
-  const { cost } = deps;
+  const { cost, store } = deps;
 
   app.get('/api/v1/allocation', async (c) => {
     const query = params(c.req.url, [
@@ -299,6 +308,7 @@ export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
         ...(namespaces ? { namespaces } : {}),
       }),
     );
+    const label = simulatedLabel(store, result.window);
     if (fmt === 'csv') {
       const rows = result.sets.flatMap((set) =>
         set.allocations.map((row) => ({
@@ -312,20 +322,28 @@ export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
           pod: row.properties.pod,
           container: row.properties.container,
           currency: result.currency,
+          simulated: label.row(row.properties.node),
         })),
       );
-      return csvResponse(csv(ALLOCATION_CSV_COLUMNS, rows), 'allocation.csv');
+      return csvResponse(csv(ALLOCATION_CSV_COLUMNS, rows), 'allocation.csv', label.headers);
     }
-    return c.json({
-      code: 200,
-      currency: result.currency,
-      window: { start: iso(result.window.start), end: iso(result.window.end) },
-      step: result.step / 1000,
-      aggregate: aggregate.join(','),
-      data: result.sets.map((set) =>
-        Object.fromEntries(set.allocations.map((row) => [row.name, allocationJson(row)])),
-      ),
-    });
+    return c.json(
+      {
+        code: 200,
+        currency: result.currency,
+        window: { start: iso(result.window.start), end: iso(result.window.end) },
+        step: result.step / 1000,
+        aggregate: aggregate.join(','),
+        simulated: label.simulated,
+        data: result.sets.map((set) =>
+          Object.fromEntries(
+            set.allocations.map((row) => [row.name, allocationJson(row, label.row(row.properties.node))]),
+          ),
+        ),
+      },
+      200,
+      label.headers,
+    );
   });
 
   app.get('/api/v1/models', async (c) => {
@@ -338,20 +356,27 @@ export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
     const models = await answer(() =>
       cost.models({ window, shareIdle, idleByNode, ...(namespaces ? { namespaces } : {}) }),
     );
+    const label = simulatedLabel(store, window);
     if (fmt === 'csv') {
       return csvResponse(
         csv(
           MODEL_CSV_COLUMNS,
-          models.map((m) => ({ ...modelJson(m), currency: cost.currency })),
+          models.map((m) => ({ ...modelJson(m), currency: cost.currency, simulated: label.simulated })),
         ),
         'models.csv',
+        label.headers,
       );
     }
-    return c.json({
-      currency: cost.currency,
-      window: { start: iso(window.start), end: iso(window.end) },
-      models: models.map(modelJson),
-    });
+    return c.json(
+      {
+        currency: cost.currency,
+        window: { start: iso(window.start), end: iso(window.end) },
+        simulated: label.simulated,
+        models: models.map(modelJson),
+      },
+      200,
+      label.headers,
+    );
   });
 
   app.get('/api/v1/jobs', async (c) => {
@@ -371,30 +396,43 @@ export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
         ...(kinds ? { kinds } : {}),
       }),
     );
+    const label = simulatedLabel(store, window);
     if (fmt === 'csv') {
       return csvResponse(
         csv(
           JOB_CSV_COLUMNS,
-          jobs.map((j) => ({ ...jobJson(j), currency: cost.currency })),
+          jobs.map((j) => ({ ...jobJson(j), currency: cost.currency, simulated: label.simulated })),
         ),
         'jobs.csv',
+        label.headers,
       );
     }
-    return c.json({
-      currency: cost.currency,
-      window: { start: iso(window.start), end: iso(window.end) },
-      jobs: jobs.map(jobJson),
-    });
+    return c.json(
+      {
+        currency: cost.currency,
+        window: { start: iso(window.start), end: iso(window.end) },
+        simulated: label.simulated,
+        jobs: jobs.map(jobJson),
+      },
+      200,
+      label.headers,
+    );
   });
 
   app.get('/api/v1/budgets', async (c) => {
     params(c.req.url, []);
     const report = await answer(() => cost.budgets());
-    return c.json({
-      currency: report.currency,
-      asOf: iso(report.asOf),
-      budgets: report.budgets.map(budgetJson),
-    });
+    const label = simulatedLabel(store, monthToDate(report.asOf));
+    return c.json(
+      {
+        currency: report.currency,
+        asOf: iso(report.asOf),
+        simulated: label.simulated,
+        budgets: report.budgets.map(budgetJson),
+      },
+      200,
+      label.headers,
+    );
   });
 
   app.get('/api/v1/export/focus', async (c) => {
@@ -437,6 +475,8 @@ export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
       headers: {
         'content-type': 'text/csv; charset=utf-8; header=present',
         'content-disposition': 'attachment; filename="focus.csv"',
+        // FOCUS fixes its columns: the label rides in the response header only.
+        ...simulatedLabel(store, wholeHours(window)).headers,
       },
     });
   });

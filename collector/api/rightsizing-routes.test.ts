@@ -125,7 +125,8 @@ function window(nodeRecord: NodeRecord, start: number, fields: Partial<UsageWind
   };
 }
 
-function ingestHistory(store: Store): void {
+/** The history above; `simulated`: every node marked simulated by its agent, as `mlcost simulate` marks them. */
+function ingestHistory(store: Store, simulated = false): void {
   let sequence = 0;
   const write = (agentId: string, windows: UsageWindow[]) => {
     const batch: Batch = {
@@ -137,7 +138,7 @@ function ingestHistory(store: Store): void {
     };
     store.writeBatch(batch, END);
   };
-  const cpuNode = node('cpu-1');
+  const cpuNode = { ...node('cpu-1'), simulated };
   const cpuWindows: UsageWindow[] = [];
   for (let i = 0; i < 576; i++) {
     const start = END - 48 * HOUR + i * FIVE_MIN;
@@ -146,7 +147,7 @@ function ingestHistory(store: Store): void {
     cpuWindows.push(window(cpuNode, start, { containers }));
   }
   write('cpu-1', cpuWindows);
-  const gpuNode = node('gpu-1');
+  const gpuNode = { ...node('gpu-1'), simulated };
   const gpuWindows: UsageWindow[] = [];
   for (let i = 0; i < 144; i++) {
     const start = END - 12 * HOUR + i * FIVE_MIN;
@@ -268,8 +269,10 @@ describe('GET /api/v1/rightsizing', () => {
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
     expect(lines[0]).toBe(
       'id,kind,action,namespace,workload_kind,workload_name,container,current,proposed,monthly_saving,currency,' +
-        'confidence,confidence_label,reason,patch_type,patch_command',
+        'confidence,confidence_label,reason,patch_type,patch_command,simulated',
     );
+    // No node of this history is simulated: every line says so in its last column.
+    for (const line of lines.slice(1, -1)) expect(line.endsWith(',false')).toBe(true);
     expect(lines).toHaveLength(5);
     // The web line, field by field up to the saving (the reason and command are quoted: they hold commas).
     expect(lines[2]).toMatch(
@@ -375,6 +378,44 @@ describe('GET /api/v1/rightsizing', () => {
     // Two requests at once share one computation.
     const [a, b] = await Promise.all([cached.current({ refresh: true }), cached.current({ refresh: true })]);
     expect(a).toBe(b);
+  });
+
+  it('labels the report simulated when simulated nodes are in its history, in JSON, CSV, YAML and a header', async () => {
+    const real = await get('');
+    expect(real.headers.get('mlcost-simulated')).toBe('false');
+    expect(((await real.json()) as { simulated: boolean }).simulated).toBe(false);
+
+    const simDir = mkdtempSync(join(tmpdir(), 'mlcost-rightsizing-sim-'));
+    const simStore = openStore(join(simDir, 'mlcost.db'));
+    try {
+      ingestHistory(simStore, true);
+      const simApp = new Hono();
+      registerRightsizingRoutes(simApp, {
+        store: simStore,
+        currency: 'USD',
+        rightsizing: createRightsizingService(simStore, {
+          currency: 'USD',
+          pricing: PRICING,
+          clock: () => END,
+        }),
+      });
+      const json = await simApp.request('/api/v1/rightsizing');
+      expect(json.headers.get('mlcost-simulated')).toBe('true');
+      const body = (await json.json()) as Body & { simulated: boolean };
+      expect(body.simulated).toBe(true);
+      // The same history gives the same three recommendations: only the label differs.
+      expect(body.summary).toEqual({ recommendations: 3, monthlySaving: 1792.14, notEnoughData: 1 });
+      const csv = await (await simApp.request('/api/v1/rightsizing?format=csv')).text();
+      const lines = csv.split('\r\n').filter(Boolean);
+      expect(lines).toHaveLength(4);
+      for (const line of lines.slice(1)) expect(line.endsWith(',true')).toBe(true);
+      const yaml = await simApp.request('/api/v1/rightsizing?format=yaml');
+      expect(yaml.headers.get('mlcost-simulated')).toBe('true');
+      expect((parseYaml(await yaml.text()) as { simulated: boolean }).simulated).toBe(true);
+    } finally {
+      simStore.close();
+      rmSync(simDir, { recursive: true, force: true });
+    }
   });
 
   it('answers 503 naming the pricing key when prices cannot be used', async () => {

@@ -19,6 +19,7 @@ import {
 } from '../rightsizing-service.ts';
 import type { Store } from '../store/store.ts';
 import { HttpProblem, problemResponse } from './problem.ts';
+import { simulatedLabel } from './simulated.ts';
 
 export const RECOMMENDATION_KINDS: readonly RecommendationKind[] = [
   'cpu-memory',
@@ -136,8 +137,18 @@ export function filterReport(
   };
 }
 
-/** The JSON (and YAML) document. */
-export function rightsizingDocument(result: RightsizingResult, filters: RightsizingFilters) {
+/** The history a report reads: the `historyHours` ending at its `now`. */
+export const historyRange = (result: RightsizingResult) => ({
+  start: result.now - result.historyHours * 3_600_000,
+  end: result.now,
+});
+
+/** The JSON (and YAML) document; `simulated`: whether simulated nodes have data in the report's history. */
+export function rightsizingDocument(
+  result: RightsizingResult,
+  filters: RightsizingFilters,
+  simulated = false,
+) {
   const { recommendations, notEnoughData } = filterReport(result, filters);
   const total = recommendations.reduce((sum, rec) => sum + rec.monthlySaving, 0);
   return {
@@ -145,6 +156,7 @@ export function rightsizingDocument(result: RightsizingResult, filters: Rightsiz
     generatedAt: new Date(result.now).toISOString(),
     historyHours: result.historyHours,
     pointSeconds: result.pointMs / 1000,
+    simulated,
     filters: {
       namespace: filters.namespaces ?? null,
       kind: filters.kinds ?? null,
@@ -177,6 +189,7 @@ export const CSV_COLUMNS = [
   'reason',
   'patch_type',
   'patch_command',
+  'simulated',
 ] as const;
 
 /** `cpuCores=0.5;memoryBytes=1235222528`. */
@@ -192,8 +205,8 @@ function csvField(value: string | number): string {
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** RFC 4180 CSV (CRLF line ends), one recommendation per line, header first. */
-export function rightsizingCsv(recommendations: readonly Recommendation[]): string {
+/** RFC 4180 CSV (CRLF line ends), one recommendation per line, header first; `simulated` fills its column. */
+export function rightsizingCsv(recommendations: readonly Recommendation[], simulated = false): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const rec of recommendations) {
     const row: Record<(typeof CSV_COLUMNS)[number], string | number> = {
@@ -213,6 +226,7 @@ export function rightsizingCsv(recommendations: readonly Recommendation[]): stri
       reason: rec.reason,
       patch_type: rec.patch.type,
       patch_command: rec.patch.command,
+      simulated: String(simulated),
     };
     lines.push(CSV_COLUMNS.map((column) => csvField(row[column])).join(','));
   }
@@ -251,16 +265,17 @@ export function registerRightsizingRoutes(app: Hono, deps: RightsizingRouteDeps)
       }
       throw error;
     }
+    const label = simulatedLabel(deps.store, historyRange(result));
     if (query.format === 'csv') {
-      const csv = rightsizingCsv(filterReport(result, query.filters).recommendations);
-      return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8' });
+      const csv = rightsizingCsv(filterReport(result, query.filters).recommendations, label.simulated);
+      return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', ...label.headers });
     }
-    const document = rightsizingDocument(result, query.filters);
+    const document = rightsizingDocument(result, query.filters, label.simulated);
     if (query.format === 'yaml') {
       // No anchors and aliases: a shared object (a proposal also listed as an alternative) is written out twice.
       const yaml = stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 });
-      return c.body(yaml, 200, { 'content-type': 'application/yaml; charset=utf-8' });
+      return c.body(yaml, 200, { 'content-type': 'application/yaml; charset=utf-8', ...label.headers });
     }
-    return c.json(document);
+    return c.json(document, 200, label.headers);
   });
 }

@@ -12,7 +12,7 @@ import { generateCluster } from '../../simulator/cluster.ts';
 import { HttpProblem, problemResponse } from '../api/problem.ts';
 import { type CostService, createCostService } from '../cost-service.ts';
 import { openStore, type Store } from '../store/store.ts';
-import { REPORT_ASSETS, REPORT_CSP, registerReportRoutes, reportAssetsDir } from './routes.ts';
+import { markSimulated, REPORT_ASSETS, REPORT_CSP, registerReportRoutes, reportAssetsDir } from './routes.ts';
 import type { WasteSummary } from './waste.ts';
 
 const HOUR = 3_600_000;
@@ -95,6 +95,50 @@ describe('the report page', () => {
       expect(missing.status, path).toBe(404);
       expect(missing.headers.get('content-type')).toBe('application/problem+json');
     }
+  });
+});
+
+describe('the simulated-data mark', () => {
+  it('comes with the page, banner shown, when the store holds simulated nodes, and not otherwise', async () => {
+    // This store holds a simulated day: the banner is visible before (and without) the script.
+    const page = await app.request('/');
+    const html = await page.text();
+    expect(html).toContain('<div id="simulated-banner" class="banner" role="note">');
+    expect(html).toContain('<body data-state="loading" data-simulated="true">');
+    expect(html).toContain('<strong>Simulated data.</strong>');
+    const etag = page.headers.get('etag')!;
+    expect((await app.request('/', { headers: { 'if-none-match': etag } })).status).toBe(304);
+
+    // An empty store: the page as the file is, banner hidden; another ETag.
+    const emptyStore = openStore(join(dir, 'empty.db'));
+    const emptyCost = createCostService(emptyStore, { refreshInterval: 0, now: () => END });
+    try {
+      const plain = new Hono();
+      registerReportRoutes(plain, { cost: emptyCost, store: emptyStore });
+      const response = await plain.request('/');
+      const text = await response.text();
+      expect(text).toBe(readFileSync(join(reportAssetsDir()!, 'index.html'), 'utf8'));
+      expect(text).toContain('<div id="simulated-banner" class="banner" role="note" hidden>');
+      expect(text).not.toContain('data-simulated');
+      expect(response.headers.get('etag')).not.toBe(etag);
+    } finally {
+      emptyCost.close();
+      emptyStore.close();
+    }
+  });
+
+  it('markSimulated refuses a page whose banner it cannot find', () => {
+    expect(() => markSimulated('<!doctype html><body data-state="loading"></body>')).toThrow(/banner/);
+  });
+
+  it('labels /report/waste by the range it sums', async () => {
+    const response = await app.request(`/report/waste?window=${WINDOW}`);
+    expect(response.headers.get('mlcost-simulated')).toBe('true');
+    expect(((await response.json()) as { simulated: boolean }).simulated).toBe(true);
+    // The day after the simulated one holds no window.
+    const after = `${new Date(END).toISOString()},${new Date(END + 24 * HOUR).toISOString()}`;
+    const empty = await app.request(`/report/waste?window=${after}`);
+    expect(((await empty.json()) as { simulated: boolean }).simulated).toBe(false);
   });
 });
 

@@ -1,12 +1,14 @@
 // The report page: GET / serves one HTML page whose script and styles are static files in ./assets (plain browser
 // JavaScript, no build step, nothing fetched from another origin). The page reads the JSON API — allocation with an
 // hourly step, rightsizing, nodes, models, jobs — and one aggregate of its own, GET /report/waste (GPUs held idle
-// and free capacity, with their cost, over a window), which the API has no endpoint for.
+// and free capacity, with their cost, over a window), which the API has no endpoint for. When the store holds a
+// simulated node, the page comes with its "Simulated data" banner already shown (before and without its script).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { HttpProblem } from '../api/problem.ts';
+import { simulatedLabel } from '../api/simulated.ts';
 import { CostParameterError, type CostService, parseWindow } from '../cost-service.ts';
 import type { Store } from '../store/store.ts';
 import { createWasteQueries, wasteSummary } from './waste.ts';
@@ -59,6 +61,28 @@ interface Asset {
   etag: string;
 }
 
+/** The page as served for a store holding simulated nodes: the same file, its banner shown and its body marked. */
+const SIMULATED_PAGE = 'index.html (simulated)';
+const HIDDEN_BANNER = '<div id="simulated-banner" class="banner" role="note" hidden>';
+const LOADING_BODY = '<body data-state="loading">';
+
+export function markSimulated(html: string): string {
+  if (!html.includes(HIDDEN_BANNER) || !html.includes(LOADING_BODY)) {
+    throw new Error(
+      "the report page's simulated-data banner or body tag is not where routes.ts looks for it",
+    );
+  }
+  return html
+    .replace(HIDDEN_BANNER, HIDDEN_BANNER.replace(' hidden>', '>'))
+    .replace(LOADING_BODY, '<body data-state="loading" data-simulated="true">');
+}
+
+const assetOf = (body: Uint8Array, type: string): Asset => ({
+  body,
+  type,
+  etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
+});
+
 function loadAssets(): Map<string, Asset> | string {
   const dir = reportAssetsDir();
   if (!dir) {
@@ -66,10 +90,11 @@ function loadAssets(): Map<string, Asset> | string {
   }
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(REPORT_ASSETS)) {
-    const body = new Uint8Array(readFileSync(`${dir}${name}`));
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    assets.set(name, { body, type, etag });
+    assets.set(name, assetOf(new Uint8Array(readFileSync(`${dir}${name}`)), type));
   }
+  const page = assets.get('index.html')!;
+  const marked = markSimulated(new TextDecoder().decode(page.body));
+  assets.set(SIMULATED_PAGE, assetOf(new TextEncoder().encode(marked), page.type));
   return assets;
 }
 
@@ -145,7 +170,7 @@ export function registerReportRoutes(app: Hono, deps: ReportRouteDeps): void {
   };
 
   app.get('/', (c) =>
-    serve('index.html', c.req.raw, {
+    serve(deps.store.nodes.anySimulated() ? SIMULATED_PAGE : 'index.html', c.req.raw, {
       'content-security-policy': REPORT_CSP,
       'referrer-policy': 'no-referrer',
       'x-frame-options': 'DENY',
@@ -174,6 +199,15 @@ export function registerReportRoutes(app: Hono, deps: ReportRouteDeps): void {
       }
       throw error;
     }
-    return c.json({ ...summary, window: { start: iso(summary.window.start), end: iso(summary.window.end) } });
+    const label = simulatedLabel(deps.store, summary.window);
+    return c.json(
+      {
+        ...summary,
+        window: { start: iso(summary.window.start), end: iso(summary.window.end) },
+        simulated: label.simulated,
+      },
+      200,
+      label.headers,
+    );
   });
 }

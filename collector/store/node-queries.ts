@@ -84,6 +84,23 @@ export function createNodeQueries(db: Db) {
       temperature_max, holders
     FROM gpu_windows WHERE node = ? AND start = ? ORDER BY gpu_index, gpu_id`);
 
+  // A simulated node counts for a range when a window of it, from its first to its last, starts in the range (a
+  // window belongs to the range its start falls in). Once retention has pruned a node's windows (the hourly cost
+  // roll-ups outlive them), the nodes row stands in: the end of its first window and the end of its last, which
+  // places the node to within one window. Two index look-ups per simulated node, none per real one.
+  const simulatedIn = db.prepare<{ from: number; to: number }, { name: string }>(`
+    SELECT name FROM (
+      SELECT n.name, n.first_seen, n.last_seen,
+        (SELECT min(w.start) FROM node_windows w WHERE w.node = n.name) AS first_start,
+        (SELECT max(w.start) FROM node_windows w WHERE w.node = n.name) AS last_start
+      FROM nodes n WHERE n.simulated = 1)
+    WHERE (CASE WHEN last_start IS NULL THEN last_seen > @from ELSE last_start >= @from END)
+      AND min(first_seen, coalesce(first_start, first_seen)) < @to
+    ORDER BY name`);
+  const anySimulated = db.prepare<[], { one: number }>(
+    'SELECT 1 AS one FROM nodes WHERE simulated = 1 LIMIT 1',
+  );
+
   const markGone = db.prepare('UPDATE nodes SET gone_at = ? WHERE gone_at IS NULL AND last_seen < ?');
   const reporting = db.prepare<[], { name: string; last_seen: number }>(
     'SELECT name, last_seen FROM nodes WHERE gone_at IS NULL ORDER BY name',
@@ -97,6 +114,18 @@ export function createNodeQueries(db: Db) {
     /** Nodes still reporting, with the end of their latest window. */
     reportingNodes(): Array<{ name: string; lastSeen: number }> {
       return reporting.all().map((row) => ({ name: row.name, lastSeen: row.last_seen }));
+    },
+    /** True when any node in the store was marked simulated by its agent (`mlcost simulate`). */
+    anySimulated(): boolean {
+      return anySimulated.get() !== undefined;
+    },
+    /**
+     * Names of the simulated nodes with data in [from, to): those whose windows from first to last have a start in
+     * the range (a gap between a node's windows counts as covered), sorted.
+     */
+    simulatedNodesIn(from: number, to: number): string[] {
+      if (!(from < to)) return [];
+      return simulatedIn.all({ from, to }).map((row) => row.name);
     },
     listNodes(): NodeView[] {
       return nodes.all().map((row) => ({
