@@ -23,6 +23,7 @@ import {
   JOB_COLUMNS,
   MODEL_COLUMNS,
   RIGHTSIZING_COLUMNS,
+  SIMULATED_NOTE,
 } from '../cli/commands/report.ts';
 import {
   CLI,
@@ -94,7 +95,10 @@ interface Table {
 
 /** Reads the command's table: a title, a blank line, the header, rows, then a rule and a footer line. */
 function parseTable(text: string): Table {
-  const lines = text.replace(/\n+$/, '').split('\n');
+  // Every answer here is over simulated nodes, so every table ends with the note that says so.
+  const note = `\n\n${SIMULATED_NOTE}\n`;
+  expect(text.endsWith(note), 'the table says its data is simulated').toBe(true);
+  const lines = text.slice(0, -note.length).replace(/\n+$/, '').split('\n');
   expect(lines[1], 'a blank line after the title').toBe('');
   const cells = (line: string) => line.trim().split(/ {2,}/);
   const rule = lines.findIndex((line) => /^-+$/.test(line));

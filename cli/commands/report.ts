@@ -601,8 +601,14 @@ export async function runReport(name: ReportName, options: ReportOptions): Promi
   const answer = parseJson(body, path);
   if (format === 'json') return `${JSON.stringify(answer, null, 2)}\n`;
   if (format === 'yaml') return stringify(answer, { aliasDuplicateObjects: false, lineWidth: 0 });
-  return TABLES[name](answer as never);
+  const table = TABLES[name](answer as never);
+  // The API labels answers over simulated nodes; a table has no field for it, so it says so under the table.
+  const simulated = (answer as { simulated?: unknown } | null)?.simulated === true;
+  return simulated ? `${table.replace(/\n*$/, '\n')}\n${SIMULATED_NOTE}\n` : table;
 }
+
+export const SIMULATED_NOTE =
+  'Simulated data: these figures come from simulated nodes (mlcost simulate or npm run demo).';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The command

@@ -317,7 +317,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const summary = clusterSummary(cluster);
   process.stdout.write(
     `mlcost demo: a simulated cluster of ${summary.nodes} nodes and ${summary.gpus} GPUs, ${days} days of history, at ${server.url}\n` +
-      `  try: curl -s ${server.url}/api/v1/nodes\n`,
+      `  try: curl -s ${server.url}/api/v1/nodes\n` +
+      `       ${server.url}/api/v1/allocation?window=7d&aggregate=namespace\n` +
+      `       ${server.url}/api/v1/rightsizing\n` +
+      `       ${server.url}/api/v1/models?window=7d\n` +
+      `       ${server.url}/api/v1/jobs?window=7d\n` +
+      `  or open ${server.url}/ for the report page\n`,
   );
   onShutdown(logger, async () => {
     clearInterval(timer);
