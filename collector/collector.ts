@@ -16,6 +16,7 @@ import { type AgentAuthenticator, createSharedTokenAuthenticator } from './inges
 import { IngestService } from './ingest/ingest.ts';
 import { createTokenReviewAuthenticator } from './ingest/token-review.ts';
 import { createCollectorMetrics } from './metrics.ts';
+import { startOtlpMetricsExport } from './otlp-metrics.ts';
 import { registerRightsizingMetrics } from './rightsizing-metrics.ts';
 import { createRightsizingService } from './rightsizing-service.ts';
 import { openStore, type Store } from './store/store.ts';
@@ -50,6 +51,7 @@ export function createCollector(config: Config, logger: Logger, registry = new R
   registerRightsizingMetrics(registry, rightsizing);
   const cost = costServiceFromConfig(store, config, logger);
   registerCostMetrics(registry, cost, { logger });
+  const otlp = startOtlpMetricsExport(registry, config, logger);
   const ingest = new IngestService(store, metrics, {
     authenticator: createAuthenticator(config),
     maxBatchBytes: config.collector.maxBatchBytes,
@@ -82,6 +84,7 @@ export function createCollector(config: Config, logger: Logger, registry = new R
     cost,
     close: () => {
       clearInterval(sweep);
+      void otlp?.stop();
       cost.close();
       store.close();
     },

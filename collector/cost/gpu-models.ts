@@ -43,7 +43,8 @@ function keyOf(words: readonly string[]): GpuKey | undefined {
   if (has('L4')) return 'L4';
   if (has('A10G')) return 'A10G';
   if (has('T4') || has('T4G')) return 'T4';
-  if (words.some((word) => word === 'V100' || word === 'V100S' || word === 'V100D')) return 'V100';
+  // V100, V100S, and the vGPU board names V100X, V100D, V100DX, V100L (SPEC.md §1.2: `V100*`).
+  if (words.some((word) => /^V100[A-Z]*$/.test(word))) return 'V100';
   return undefined;
 }
 

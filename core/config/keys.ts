@@ -80,6 +80,49 @@ export type SourceName = (typeof SOURCE_NAMES)[number];
 
 const sourceList = stringList.pipe(z.array(z.enum(SOURCE_NAMES)));
 
+/** An OTLP endpoint: empty (not set), or an http(s) URL. */
+const otlpEndpoint = z
+  .string()
+  .trim()
+  .refine((value) => value === '' || /^https?:\/\/[^/\s]/.test(value), 'expected an http(s) URL');
+
+/** A duration, or empty for "not set" (0). */
+const optionalDuration = z
+  .union([z.literal(''), positiveDuration])
+  .transform((value) => (value === '' ? 0 : value));
+
+/**
+ * Headers as OTEL_EXPORTER_OTLP_HEADERS writes them (`name=value,name2=value2`, values URL-encoded), or a mapping.
+ */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const headerPairs = z
+  .union([
+    z.record(z.string().regex(HEADER_NAME, 'not a header name'), z.union([z.string(), z.number()])),
+    z.string(),
+  ])
+  .transform((value, ctx) => {
+    if (typeof value !== 'string') {
+      return Object.fromEntries(Object.entries(value).map(([name, v]) => [name, String(v)]));
+    }
+    const headers: Record<string, string> = {};
+    for (const pair of value.split(',')) {
+      if (pair.trim() === '') continue;
+      const at = pair.indexOf('=');
+      const name = at > 0 ? pair.slice(0, at).trim() : '';
+      if (!HEADER_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', message: 'expected name=value pairs separated by commas' });
+        return z.NEVER;
+      }
+      try {
+        headers[name] = decodeURIComponent(pair.slice(at + 1).trim());
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `the value of header ${name} is not valid URL encoding` });
+        return z.NEVER;
+      }
+    }
+    return headers;
+  });
+
 /** A whole object or list: as written in YAML, or as JSON from an environment variable or --set. */
 const json = z.unknown().transform((value, ctx) => {
   if (typeof value !== 'string') return value;
@@ -410,6 +453,27 @@ export const CONFIG_KEYS = [
     '400d',
     'how long hourly cost roll-ups are kept (they outlive the per-window records)',
     'a duration such as 400d',
+  ),
+  spec(
+    'otlp.metricsEndpoint',
+    otlpEndpoint,
+    '',
+    'OTLP/HTTP URL the collector pushes its cost and rightsizing series to (e.g. http://otel-collector:4318/v1/metrics); empty means OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT plus /v1/metrics, and no export when neither is set',
+    'an http(s) URL, or empty',
+  ),
+  spec(
+    'otlp.metricsInterval',
+    optionalDuration,
+    '',
+    'how often the OTLP export is pushed; empty means OTEL_METRIC_EXPORT_INTERVAL (milliseconds), else 60s',
+    'a duration such as 60s, or empty',
+  ),
+  spec(
+    'otlp.metricsHeaders',
+    headerPairs,
+    '',
+    'headers sent with each OTLP export (e.g. an authorization header), added to OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_METRICS_HEADERS',
+    'comma-separated name=value pairs (values URL-encoded, as in OTEL_EXPORTER_OTLP_HEADERS), or a YAML mapping',
   ),
 ] as const satisfies readonly KeySpec<unknown>[];
 
