@@ -161,12 +161,12 @@ export interface OtlpMetricsExport {
  */
 export function startOtlpMetricsExport(
   registry: Registry,
-  config: object,
+  config: { otlp?: Partial<OtlpMetricsConfig> },
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): OtlpMetricsExport | null {
   // The otlp.* keys (core/config/keys.ts); a configuration built without them (tests) leaves the OTEL_* variables.
-  const otlp = (config as { otlp?: Partial<OtlpMetricsConfig> }).otlp;
+  const otlp = config.otlp;
   const plan = planOtlpMetrics({ ...DEFAULT_OTLP_METRICS, ...otlp }, env);
   if (!plan) return null;
   let stopped = false;

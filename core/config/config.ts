@@ -1,6 +1,7 @@
 // The validated configuration every part of mlcost receives; built once at start by loadConfig.
 import type { BudgetConfig } from '../../collector/cost/budgets.ts';
 import type { PricingConfig } from '../../collector/cost/pricing.ts';
+import type { OtlpMetricsConfig } from '../../collector/otlp-metrics.ts';
 import type { SourceName } from './keys.ts';
 
 export interface Config {
@@ -30,6 +31,8 @@ export interface Config {
     /** Milliseconds. */
     rollupRetention: number;
   };
+  /** Push of the cost and rightsizing series over OTLP/HTTP (collector/otlp-metrics.ts). */
+  otlp: OtlpMetricsConfig;
   agent: {
     enabled: boolean;
     nodeName: string;

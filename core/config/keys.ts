@@ -477,6 +477,19 @@ export const CONFIG_KEYS = [
   ),
 ] as const satisfies readonly KeySpec<unknown>[];
 
+/** Keys whose values are credentials: configuration errors name the key and never print the value. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'collector.ingestToken',
+  'agent.token',
+  'otlp.metricsHeaders',
+]);
+
+/** A value as an error message may show it: a secret's only by its length. */
+export function shownValue(key: string, value: unknown): string {
+  if (!SECRET_KEYS.has(key) && !/token|secret|password|header/i.test(key)) return JSON.stringify(value);
+  return `(hidden, ${typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length} characters)`;
+}
+
 /** The environment variable for a key: `agent.nvidiaSmi.timeout` → `MLCOST_AGENT_NVIDIA_SMI_TIMEOUT`. */
 export function envNameFor(key: string): string {
   return `MLCOST_${key

@@ -177,6 +177,23 @@ describe('precedence', () => {
   });
 });
 
+describe('credentials in errors', () => {
+  it('a bad OTLP header value names the key but not the header', () => {
+    const error = configError({ env: { MLCOST_OTLP_METRICS_HEADERS: 'Bearer s3cret-value' } });
+    expect(error.key).toBe('otlp.metricsHeaders');
+    expect(error.message).not.toContain('s3cret');
+    // 'Bearer s3cret-value' is 19 characters.
+    expect(error.message).toContain('(hidden, 19 characters)');
+  });
+
+  it('a token variable with a typo is named without its value', () => {
+    const error = configError({ env: { MLCOST_COLLECTOR_INGEST_TOKENS: 'abc123' } });
+    expect(error.key).toBe('MLCOST_COLLECTOR_INGEST_TOKENS');
+    expect(error.message).not.toContain('abc123');
+    expect(error.message).toContain('(hidden, 6 characters)');
+  });
+});
+
 describe('unknown keys', () => {
   it('in the file: names the key, its value and the keys allowed there', () => {
     const file = yamlFile('agent:\n  intervall: 5s\n');

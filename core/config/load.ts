@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { Config } from './config.ts';
-import { CONFIG_KEYS, envNameFor, type KeySpec } from './keys.ts';
+import { CONFIG_KEYS, envNameFor, type KeySpec, shownValue } from './keys.ts';
 
 export interface ConfigSources {
   /** Path given with --config or MLCOST_CONFIG; when absent, ./mlcost.yaml is read if it exists. */
@@ -56,7 +56,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       given === undefined ? spec.schema.safeParse(spec.default) : spec.schema.safeParse(given.value);
     if (!parsed.success) {
       const reason = parsed.error.issues[0]?.message ?? 'invalid';
-      const shown = JSON.stringify(given?.value ?? spec.default);
+      const shown = shownValue(spec.key, given?.value ?? spec.default);
       throw new ConfigError(
         spec.key,
         `invalid configuration: ${spec.key} = ${shown} (from ${given?.origin ?? 'default'}): ${reason}; allowed: ${spec.allowed}`,
@@ -130,7 +130,7 @@ function unknownKey(key: string, value: unknown, origin: string): ConfigError {
     : [...SPECS.keys()].filter((k) => (parent ? k.startsWith(`${parent}.`) : true)).map((k) => k);
   return new ConfigError(
     key,
-    `invalid configuration: unknown key ${key} = ${JSON.stringify(value)} (from ${origin}); allowed keys: ${siblings.join(', ')}`,
+    `invalid configuration: unknown key ${key} = ${shownValue(key, value)} (from ${origin}); allowed keys: ${siblings.join(', ')}`,
   );
 }
 
