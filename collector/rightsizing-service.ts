@@ -2,9 +2,11 @@
 // pure engine's input (collector/rightsizing), priced with the cost model's flat prices, and the report cached for
 // a short time so the API and /metrics share one computation. A request may ask for a fresh one.
 //
-// Prices: the engine's PriceLookup has no node, so it takes the prices of a node no label or rule describes — the
-// `pricing:` section's per-resource prices (else the built-in table) less the default capacity type's discount.
-// A GPU is priced by its product string exactly as collector/cost prices it.
+// Prices: the engine's PriceLookup is flat: the prices of a node no label or rule describes — the `pricing:`
+// section's per-resource prices (else the built-in table) less the default capacity type's discount. A GPU is priced
+// by its product string exactly as collector/cost prices it. Each point then carries its node's price factor: the
+// share of those prices the node pays after its own capacity type's discount (a spot node's), as collector/cost
+// resolves it from the node's labels and `nodes` rules, so a saving on a spot node is a spot-priced saving.
 import type { Logger } from '../core/logger.ts';
 import { type PricingConfig, resolveNodePrices } from './cost/index.ts';
 import { type CostUnavailableError, effectivePricing } from './cost-service.ts';
@@ -87,6 +89,15 @@ export function priceLookupFrom(pricing: PricingConfig = {}): PriceLookup {
   };
 }
 
+/**
+ * The share of priceLookupFrom's flat prices a node pays: (1 − its capacity type's discount) / (1 − the default
+ * one's), from its labels and the `nodes` rules, as collector/cost resolves a node's discount.
+ */
+export function nodePriceFactorFrom(pricing: PricingConfig = {}): (labels: Record<string, string>) => number {
+  const keep = 1 - resolveNodePrices({}, [], pricing).discount;
+  return (labels) => (1 - resolveNodePrices(labels, [], pricing).discount) / keep;
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function createRightsizingService(
@@ -97,6 +108,7 @@ export function createRightsizingService(
   const currency = options.currency ?? options.pricing?.currency ?? 'USD';
   const { pricing, error: unavailable } = effectivePricing(options.pricing, currency);
   const prices = unavailable ? undefined : priceLookupFrom(pricing);
+  const nodePriceFactor = unavailable ? undefined : nodePriceFactorFrom(pricing);
   const engine = resolveOptions(options.engine);
   const cacheMs = options.cacheMs ?? DEFAULT_CACHE_MS;
   const pointMs = options.pointMs ?? DEFAULT_POINT_MS;
@@ -108,7 +120,11 @@ export function createRightsizingService(
     if (!prices) throw unavailable ?? new Error('rightsizing has no prices');
     const began = performance.now();
     const now = clock();
-    const steps = queries.readSeriesSteps({ from: now - engine.historyHours * HOUR_MS, to: now }, pointMs);
+    const steps = queries.readSeriesSteps(
+      { from: now - engine.historyHours * HOUR_MS, to: now },
+      pointMs,
+      nodePriceFactor,
+    );
     let step = steps.next();
     while (!step.done) {
       // Ingest and other requests run between hours of history.

@@ -4,7 +4,7 @@ import { labelled } from './confidence.ts';
 import { type Context, recommendationId } from './context.ts';
 import { HOUR_MS, HOURS_PER_MONTH } from './options.ts';
 import { stopPatch } from './patch.ts';
-import { deviceHour, requestHour } from './pricing.ts';
+import { deviceHour, priceFactorOf, requestHour } from './pricing.ts';
 import { formatCpu, pct } from './quantities.ts';
 import { cents, hoursOf, maxOf, minOf } from './stats.ts';
 import type { ContainerSeries, GpuSeries, ModelSeries, Recommendation, WorkloadRef } from './types.ts';
@@ -54,7 +54,10 @@ export function recommendAbandoned(view: WorkloadView, ctx: Context): Recommenda
   const period = (window: Timed) => window.end > periodStart;
   let cost = 0;
   for (const window of containerWindows.filter(period)) {
-    cost += hoursOf(window) * requestHour(ctx.prices, window.requestCpu ?? 0, window.requestMemory ?? 0);
+    cost +=
+      hoursOf(window) *
+      priceFactorOf(window) *
+      requestHour(ctx.prices, window.requestCpu ?? 0, window.requestMemory ?? 0);
   }
   for (const window of gpuWindows.filter(period)) cost += hoursOf(window) * deviceHour(ctx.prices, window);
   const periodHours = (ctx.now - periodStart) / HOUR_MS;

@@ -12,6 +12,8 @@ import type {
 
 export interface Context {
   now: number;
+  /** The earliest window start in the input (when the store's history begins), if any window. */
+  dataFrom: number | undefined;
   options: RightsizingOptions;
   prices: PriceLookup;
   info(workload: WorkloadRef): WorkloadInfo | undefined;
@@ -24,8 +26,17 @@ export const recommendationId = (kind: RecommendationKind, target: Target) =>
 
 export function makeContext(input: RightsizingInput, options: RightsizingOptions): Context {
   const infos = new Map((input.workloads ?? []).map((info) => [workloadKey(info.workload), info]));
+  let dataFrom: number | undefined;
+  const earliest = (windows: ReadonlyArray<{ start: number }>) => {
+    for (const window of windows)
+      if (dataFrom === undefined || window.start < dataFrom) dataFrom = window.start;
+  };
+  for (const series of input.containers) earliest(series.windows);
+  for (const series of input.gpus ?? []) earliest(series.windows);
+  for (const series of input.models ?? []) earliest(series.windows);
   return {
     now: input.now,
+    dataFrom,
     options,
     prices: input.prices,
     info: (workload) => infos.get(workloadKey(workload)),

@@ -7,7 +7,7 @@ import { hpaFloor, hpaReplicas } from './hpa.ts';
 import { killedAt, oomEvents } from './oom.ts';
 import { HOUR_MS } from './options.ts';
 import { containerPatch, type ResourceMap } from './patch.ts';
-import { requestHour } from './pricing.ts';
+import { priceFactorOf, requestHour } from './pricing.ts';
 import { formatCpu, formatMemory, pct, roundCpu, roundMemory } from './quantities.ts';
 import {
   bySlot,
@@ -136,8 +136,10 @@ export function requestSaving(
       );
       replicas = hpaReplicas(use, hpa.resource === 'cpu' ? proposed.cpu : proposed.memory, hpa, observed);
     }
-    const before = observed * requestHour(ctx.prices, current.cpu, current.memory);
-    const after = replicas * requestHour(ctx.prices, proposed.cpu, proposed.memory);
+    // The replicas' mean node price factor (a spot node pays less for the same request).
+    const factor = items.reduce((sum, item) => sum + priceFactorOf(item), 0) / items.length;
+    const before = observed * factor * requestHour(ctx.prices, current.cpu, current.memory);
+    const after = replicas * factor * requestHour(ctx.prices, proposed.cpu, proposed.memory);
     delta += hours * (before - after);
   }
   return perMonth(delta, span);

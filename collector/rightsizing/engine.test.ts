@@ -122,4 +122,61 @@ describe('engine', () => {
       'gpu-model',
     ]);
   });
+
+  it("reclaims a hung gang as one finding, and prices every saving at its node's price factor", () => {
+    // A PyTorchJob's master (1 pod) and workers (2 pods), one H100 ($4/h) each, all idle the last 12 h of a day,
+    // still held; the workers run on spot nodes that pay 40% (priceFactor 0.4).
+    const start = NOW - 24 * HOUR_MS;
+    const gang = (replicaType: string, pods: string[], priceFactor?: number) => ({
+      workload: workload('PyTorchJob', 'sft'),
+      container: 'pytorch',
+      replicaType,
+      windows: pods.flatMap((pod) =>
+        windowsOf(
+          288,
+          (i, from, to) =>
+            gpuWindow(from, to, {
+              pod,
+              gpuId: `GPU-${pod}`,
+              model: 'NVIDIA H100 80GB HBM3',
+              activityAvg: i < 144 ? 0.9 : 0,
+              ...(priceFactor ? { priceFactor } : {}),
+            }),
+          start,
+        ),
+      ),
+    });
+    // An over-requested service on a spot node: 4 cores requested, 1 used, for the same day.
+    const service = {
+      workload: workload('Deployment', 'api'),
+      container: 'app',
+      windows: windowsOf(
+        288,
+        (_i, from, to) =>
+          containerWindow(from, to, {
+            cpuAvg: 1,
+            memMax: GIB,
+            requestCpu: 4,
+            requestMemory: Math.ceil(1.15 * GIB),
+            priceFactor: 0.4,
+          }),
+        start,
+      ),
+    };
+    const recs = recommend({
+      now: NOW,
+      prices: PRICES,
+      containers: [service],
+      gpus: [gang('master', ['sft-master-0']), gang('worker', ['sft-worker-0', 'sft-worker-1'], 0.4)],
+    });
+    const idle = recs.filter((rec) => rec.kind === 'gpu-idle');
+    expect(idle).toHaveLength(1);
+    expect(idle[0]!.current).toMatchObject({ gpus: 3, replicas: 3, idleHours: 12 });
+    // Idle 12 h × $4 × (1 + 0.4 + 0.4) = $86.40 over the day's history → × 730/24 = $2628 a month.
+    expect(idle[0]!.monthlySaving).toBe(2628);
+    // CPU 4 → 1 core at $0.04 × 0.4 → $0.048/h → × 730 = $35.04 a month (memory stays within 5%).
+    const cpu = recs.find((rec) => rec.kind === 'cpu-memory')!;
+    expect(cpu.proposed.cpuCores).toBe(1);
+    expect(cpu.monthlySaving).toBe(35.04);
+  });
 });

@@ -58,14 +58,37 @@ function gpuRecommendations(input: RightsizingInput, ctx: Context, byWorkload: M
   ];
   const candidates = candidateSpecs(ctx.options.availableGpuModels ?? seenModels.filter(Boolean));
   const takenByIsolation = new Set<GpuSeries>();
+  // gpu-idle stops the whole workload, so it looks at all of a container's series at once: a training gang's
+  // master and workers (one series per replica type) are one finding, priced for every pod.
+  const byContainer = new Map<string, GpuSeries[]>();
   for (const series of gpus) {
-    const idle = recommendGpuIdle(series, ctx, modelOf(series));
+    const key = `${workloadKey(series.workload)}\u0000${series.container ?? ''}`;
+    const group = byContainer.get(key);
+    if (group) group.push(series);
+    else byContainer.set(key, [series]);
+  }
+  for (const group of byContainer.values()) {
+    const merged: GpuSeries =
+      group.length === 1
+        ? group[0]!
+        : {
+            workload: group[0]!.workload,
+            ...(group[0]!.container ? { container: group[0]!.container } : {}),
+            windows: group.flatMap((series) => series.windows),
+          };
+    const idle = recommendGpuIdle(merged, ctx, modelOf(merged));
+    if (!idle) continue;
+    out.push(idle);
+    // Reclaim beats sharing.
+    for (const series of group) takenByIsolation.add(series);
+  }
+  for (const series of gpus) {
     const count = recommendGpuCount(series, ctx);
     const mig = recommendMigProfile(series, ctx);
     const model = recommendGpuModel(series, ctx, candidates);
-    for (const rec of [idle, count, mig, model]) if (rec) out.push(rec);
-    // Reclaim beats sharing, and a MIG slice (isolated memory and SMs) beats time-slicing on boards that have it.
-    if (idle || mig) takenByIsolation.add(series);
+    for (const rec of [count, mig, model]) if (rec) out.push(rec);
+    // A MIG slice (isolated memory and SMs) beats time-slicing on boards that have it.
+    if (mig) takenByIsolation.add(series);
   }
   out.push(
     ...recommendGpuSharing(

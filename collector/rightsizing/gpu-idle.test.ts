@@ -106,4 +106,57 @@ describe('gpu-idle', () => {
     };
     expect(recommendGpuIdle(gpus, ctxAt(T0 + DAY * FIVE_MIN), model)).toBeUndefined();
   });
+
+  it('reports a training run that hung and was stopped while idle, spreading its waste over the history', () => {
+    // Input history: 48 h of data (a daemon's windows from T0). A PyTorchJob on two H100s ($4/h each) starts at
+    // 24 h, trains 6 h, hangs (0% activity) for 6 h and is killed at 36 h, 12 h before now.
+    const daemon = windowsOf(DAY * 2, (_i, start, end) =>
+      gpuWindow(start, end, { gpuId: 'GPU-9', pod: 'd' }),
+    );
+    const job: GpuSeries = {
+      workload: workload('PyTorchJob', 'sft-x7k2q'),
+      container: 'pytorch',
+      windows: [0, 1].flatMap((gpu) =>
+        windowsOf(
+          144,
+          (i, start, end) =>
+            gpuWindow(start, end, { model: H100, gpuId: `GPU-${gpu}`, activityAvg: i < 72 ? 0.9 : 0 }),
+          T0 + 24 * HOUR_MS,
+        ),
+      ),
+    };
+    const now = T0 + 48 * HOUR_MS;
+    const ctx = makeContext(
+      {
+        now,
+        containers: [],
+        gpus: [job, { workload: workload('DaemonSet', 'd'), windows: daemon }],
+        prices: PRICES,
+      },
+      resolveOptions(),
+    );
+    const rec = recommendGpuIdle(job, ctx)!;
+    expect(rec.action).toBe('reclaim');
+    expect(rec.current).toMatchObject({ gpus: 2, idleHours: 6, stoppedAt: '2026-11-02T12:00:00.000Z' });
+    expect(rec.details.stillHeld).toBe(false);
+    // Idle 6 h × 2 × $4 = $48, over the 48 h of history (not the job's own 24 h) → × 730/48 = $730 a month.
+    expect(rec.monthlySaving).toBe(730);
+    // Training kinds: idle from 1 h (trainingIdleHours); 6 / (6 + 1) = 0.86 → high.
+    expect(rec.confidence).toEqual({ value: 0.86, label: 'high' });
+    expect(rec.patch.body).toEqual({ spec: { runPolicy: { suspend: true } } });
+    expect(rec.reason).toContain('until it stopped at 2026-11-02T12:00:00.000Z');
+
+    // A notebook idle 3 h before it was deleted: under its 4 h threshold, nothing; a job idle as long is hung.
+    const shortIdle = (kind: string): GpuSeries => ({
+      workload: workload(kind, 'x'),
+      container: 'main',
+      windows: windowsOf(
+        72,
+        (i, start, end) => gpuWindow(start, end, { model: H100, activityAvg: i < 36 ? 0.5 : 0 }),
+        T0 + 24 * HOUR_MS,
+      ),
+    });
+    expect(recommendGpuIdle(shortIdle('Notebook'), ctx)).toBeUndefined();
+    expect(recommendGpuIdle(shortIdle('TFJob'), ctx)?.current.idleHours).toBe(3);
+  });
 });

@@ -1,6 +1,8 @@
 // Held-but-idle GPUs: a workload still holding GPUs whose activity has stayed under the idle threshold for at least
 // the idle duration (notebooks are the usual case) should give them back; an inference server that also had no
-// requests for that long should scale to zero.
+// requests for that long should scale to zero. A workload that held its GPUs idle that long until it stopped (a hung
+// training run, killed at its deadline) is reported too: the waste happened, and runs like it should be stopped
+// once idle.
 import { labelled } from './confidence.ts';
 import { type Context, recommendationId } from './context.ts';
 import { gpuUsage, type PodSlot } from './gpu-usage.ts';
@@ -10,6 +12,7 @@ import { deviceHour } from './pricing.ts';
 import { pct } from './quantities.ts';
 import { cents, hoursOf, maxOf, perMonth } from './stats.ts';
 import type { GpuSeries, ModelSeries, Recommendation, Target } from './types.ts';
+import { RUN_TO_COMPLETION_KINDS, TRAINING_KINDS } from './workload-kinds.ts';
 
 interface Run {
   pod: string;
@@ -57,7 +60,11 @@ export function recommendGpuIdle(
   const usage = gpuUsage(series, ctx.now, o.historyHours, o.gpuActivityPercentile, ctx.prices);
   if (usage.podSlots.length === 0) return undefined;
   const inference = model !== undefined;
-  const thresholdHours = inference ? o.inferenceIdleHours : o.gpuIdleHours;
+  const thresholdHours = inference
+    ? o.inferenceIdleHours
+    : TRAINING_KINDS.has(series.workload.kind)
+      ? o.trainingIdleHours
+      : o.gpuIdleHours;
 
   // Requests per pod and window, for servers: idle means no requests too.
   const requests = new Map<string, number>();
@@ -72,12 +79,14 @@ export function recommendGpuIdle(
 
   const runs = idleRuns(usage.podSlots, isIdle);
   const long = runs.filter((run) => (run.end - run.start) / HOUR_MS >= thresholdHours);
-  // Still held now: the run reaches the series' last window and that window is recent.
+  // Idle to the end: the run reaches the series' last window. Still held when that window is recent; otherwise it
+  // stopped while idle (a hung run that was killed or timed out).
   const lastEnd = maxOf(usage.podSlots.map((slot) => slot.end)) ?? 0;
   const windowMs = usage.podSlots[0]!.end - usage.podSlots[0]!.start;
   const recent = lastEnd >= ctx.now - 2 * windowMs;
   const current = long.filter((run) => run.end === lastEnd);
-  if (!recent || current.length === 0) return undefined;
+  if (current.length === 0) return undefined;
+  const ended = !recent;
 
   const idleCost = long.reduce(
     (sum, run) =>
@@ -93,25 +102,46 @@ export function recommendGpuIdle(
       ),
     0,
   );
-  const saving = perMonth(idleCost, usage.spanHours);
+  // A stopped workload will not come back under its name, and a job's next run is another object: their idle hours
+  // are a one-off, spread over the whole history looked at (from the input's first data), not over their own short
+  // life, which would project one hung run as if it hung again every run-length.
+  const oneOff = ended || RUN_TO_COMPLETION_KINDS.has(series.workload.kind);
+  const span =
+    oneOff && ctx.dataFrom !== undefined
+      ? Math.max(
+          usage.spanHours,
+          (ctx.now - Math.max(ctx.dataFrom, ctx.now - o.historyHours * HOUR_MS)) / HOUR_MS,
+        )
+      : usage.spanHours;
+  const saving = perMonth(idleCost, span);
   const idleHoursNow = maxOf(current.map((run) => (run.end - run.start) / HOUR_MS)) ?? 0;
   const heldNow = usage.podSlots.filter((slot) => slot.end === lastEnd);
   const gpusNow = heldNow.reduce((sum, slot) => sum + slot.devices.length, 0);
   const target: Target = { ...series.workload, ...(series.container ? { container: series.container } : {}) };
   const what = `${gpusNow} ${usage.model ?? 'GPU'}${usage.migProfile ? ` (${usage.migProfile})` : ''}`;
-  const idleShare = usage.costPerMonth > 0 ? saving / usage.costPerMonth : 0;
-  const reason = inference
-    ? `It has served no requests and its ${what} stayed under ${pct(o.gpuIdleActivity)} activity for ` +
-      `${idleHoursNow.toFixed(1)} h (idle ${pct(idleShare)} of its held time): scale it to zero until traffic returns.`
-    : `It holds ${what} that stayed under ${pct(o.gpuIdleActivity)} activity for ${idleHoursNow.toFixed(1)} h ` +
-      `(idle ${pct(idleShare)} of its held time): stop it and give the GPUs back.`;
+  const heldCost = span > 0 ? (usage.costPerMonth * usage.spanHours) / span : 0;
+  const idleShare = heldCost > 0 ? saving / heldCost : 0;
+  const reason = ended
+    ? `It held ${what} under ${pct(o.gpuIdleActivity)} activity for ${idleHoursNow.toFixed(1)} h until it stopped ` +
+      `at ${new Date(lastEnd).toISOString()} (idle ${pct(idleShare)} of its held time; a hung run holds its GPUs ` +
+      `until it is killed): stop runs like it once idle for ${thresholdHours} h.`
+    : inference
+      ? `It has served no requests and its ${what} stayed under ${pct(o.gpuIdleActivity)} activity for ` +
+        `${idleHoursNow.toFixed(1)} h (idle ${pct(idleShare)} of its held time): scale it to zero until traffic returns.`
+      : `It holds ${what} that stayed under ${pct(o.gpuIdleActivity)} activity for ${idleHoursNow.toFixed(1)} h ` +
+        `(idle ${pct(idleShare)} of its held time): stop it and give the GPUs back.`;
 
   return {
     id: recommendationId('gpu-idle', target),
     kind: 'gpu-idle',
     action: inference ? 'scale-to-zero' : 'reclaim',
     target,
-    current: { gpus: gpusNow, replicas: heldNow.length, idleHours: Math.round(idleHoursNow * 100) / 100 },
+    current: {
+      gpus: gpusNow,
+      replicas: heldNow.length,
+      idleHours: Math.round(idleHoursNow * 100) / 100,
+      ...(ended ? { stoppedAt: new Date(lastEnd).toISOString() } : {}),
+    },
     proposed: { gpus: 0, replicas: 0 },
     monthlySaving: cents(saving),
     currency: ctx.prices.currency,
@@ -124,7 +154,8 @@ export function recommendGpuIdle(
       idleHoursThreshold: thresholdHours,
       idleHoursNow: Math.round(idleHoursNow * 100) / 100,
       idleShareOfHeldCost: Math.round(idleShare * 1000) / 1000,
-      heldCostPerMonth: cents(usage.costPerMonth),
+      heldCostPerMonth: cents(heldCost),
+      stillHeld: !ended,
       model: usage.model ?? '',
     },
   };

@@ -6,6 +6,7 @@ import { type GpuSpec, gpuSpecOf, slowdown } from './gpu-catalog.ts';
 import { gpuUsage } from './gpu-usage.ts';
 import { GIB } from './options.ts';
 import { podSpecPatch } from './patch.ts';
+import { priceFactorOf } from './pricing.ts';
 import { gib, pct } from './quantities.ts';
 import { cents, hoursOf, perMonth } from './stats.ts';
 import type { GpuSeries, Recommendation, Target } from './types.ts';
@@ -73,7 +74,11 @@ export function recommendGpuModel(
   );
   if (!choice || choice.hourly >= currentHour) return undefined;
 
-  const hours = usage.podSlots.reduce((sum, slot) => sum + hoursOf(slot), 0);
+  // Hours held, each weighed by its node's price factor (a spot node's discount applies to both models).
+  const hours = usage.podSlots.reduce(
+    (sum, slot) => sum + hoursOf(slot) * priceFactorOf(slot.devices[0]!),
+    0,
+  );
   const saving = perMonth(hours * (currentHour - choice.hourly), usage.spanHours);
   const target: Target = { ...series.workload, ...(series.container ? { container: series.container } : {}) };
   return {

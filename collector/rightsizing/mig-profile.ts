@@ -7,7 +7,7 @@ import { gpuUsage } from './gpu-usage.ts';
 import { MIG_PROFILES, type MigProfileSpec } from './mig-profiles.ts';
 import { GIB } from './options.ts';
 import { containerPatch, type ResourceMap } from './patch.ts';
-import { deviceHour, migSliceHour } from './pricing.ts';
+import { deviceHour, migSliceHour, priceFactorOf } from './pricing.ts';
 import { gib, pct } from './quantities.ts';
 import { cents, hoursOf, perMonth } from './stats.ts';
 import type { GpuSeries, Recommendation, Target } from './types.ts';
@@ -49,7 +49,9 @@ export function recommendMigProfile(series: GpuSeries, ctx: Context): Recommenda
 
   let delta = 0;
   for (const slot of usage.podSlots)
-    delta += hoursOf(slot) * (deviceHour(ctx.prices, slot.devices[0]!) - proposedHour);
+    delta +=
+      hoursOf(slot) *
+      (deviceHour(ctx.prices, slot.devices[0]!) - proposedHour * priceFactorOf(slot.devices[0]!));
   const saving = perMonth(delta, usage.spanHours);
   const target: Target = { ...series.workload, container: series.container };
   const currentResource = usage.migProfile ? `nvidia.com/mig-${usage.migProfile}` : 'nvidia.com/gpu';

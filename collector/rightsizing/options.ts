@@ -42,6 +42,11 @@ export interface RightsizingOptions {
   gpuIdleHours: number;
   /** An inference server with no requests and idle GPUs for this long should scale to zero. */
   inferenceIdleHours: number;
+  /**
+   * A distributed training job (PyTorchJob, TFJob, MPIJob, ...) with every GPU idle this long is hung: no user
+   * pauses it, and a rank stuck in a collective outlives torch.distributed's default 30-minute timeout only hung.
+   */
+  trainingIdleHours: number;
   /** A GPU counts as used in a window at this activity (max over the window)... */
   gpuUsedActivity: number;
   /** ...or with at least this much memory allocated (a rank waiting on a barrier still holds its tensors). */
@@ -103,6 +108,7 @@ export const DEFAULT_OPTIONS: RightsizingOptions = {
   gpuIdleActivity: 0.05,
   gpuIdleHours: 4,
   inferenceIdleHours: 4,
+  trainingIdleHours: 1,
   gpuUsedActivity: 0.05,
   gpuUsedMemoryBytes: GIB,
   gpuMemoryMarginFraction: 0.15,

@@ -1,5 +1,6 @@
 // Hourly prices of what a recommendation changes, from the PriceLookup: a MIG slice (compute slices / 7 of its
-// board unless the lookup prices slices itself), a held GPU (its share when time-sliced), CPU and memory.
+// board unless the lookup prices slices itself), a held GPU (its share when time-sliced), CPU and memory, each
+// times the window's node price factor (a spot node pays its discounted price).
 import { computeSlicesOf } from './mig-profiles.ts';
 import { GIB } from './options.ts';
 import type { GpuWindow, PriceLookup } from './types.ts';
@@ -14,10 +15,15 @@ export function migSliceHour(prices: PriceLookup, model: string | undefined, pro
   return (prices.gpuHour(model) * Math.min(7, slices)) / 7;
 }
 
-/** What holding this device for an hour costs this holder. */
+/** Share of the lookup's prices the window's node pays (1 unless the store says otherwise). */
+export const priceFactorOf = (window: { priceFactor?: number }) => window.priceFactor ?? 1;
+
+/** What holding this device for an hour costs this holder, on its node. */
 export function deviceHour(prices: PriceLookup, window: GpuWindow): number {
-  if (window.migProfile) return migSliceHour(prices, window.model, window.migProfile);
-  return prices.gpuHour(window.model) * (window.share ?? 1);
+  const list = window.migProfile
+    ? migSliceHour(prices, window.model, window.migProfile)
+    : prices.gpuHour(window.model) * (window.share ?? 1);
+  return list * priceFactorOf(window);
 }
 
 /** CPU cores and memory bytes per hour. */

@@ -4,7 +4,7 @@
 import { confidenceOf } from './confidence.ts';
 import { type Context, recommendationId, workloadKey } from './context.ts';
 import { scalePatch } from './patch.ts';
-import { deviceHour, requestHour } from './pricing.ts';
+import { deviceHour, priceFactorOf, requestHour } from './pricing.ts';
 import { money, pct } from './quantities.ts';
 import { bySlot, cents, historyHoursOf, inHistory, maxOf, median, perMonth, spanHours } from './stats.ts';
 import type { ContainerSeries, GpuSeries, ModelSeries, Recommendation, Target } from './types.ts';
@@ -53,7 +53,10 @@ export function replicaHourCost(
       (best, w) => (!best || w.start > best.start ? w : best),
       undefined,
     );
-    if (latest) cost += requestHour(ctx.prices, latest.requestCpu ?? 0, latest.requestMemory ?? 0);
+    if (latest) {
+      cost +=
+        priceFactorOf(latest) * requestHour(ctx.prices, latest.requestCpu ?? 0, latest.requestMemory ?? 0);
+    }
   }
   for (const series of gpus) {
     const lastStart = maxOf(series.windows.map((window) => window.start));

@@ -40,6 +40,11 @@ export interface ContainerWindow {
   restarts?: number;
   /** The container's last termination, in or before this window, was an OOM kill (a sticky flag, not an event). */
   oomKilled?: boolean;
+  /**
+   * Share of the PriceLookup's prices this window's node pays (a spot node's discount); absent means 1. Every
+   * saving is priced window by window with it, so a change on a spot node saves the spot price.
+   */
+  priceFactor?: number;
 }
 
 /** Every window of one container of one workload, across all its replicas (pods). */
@@ -70,6 +75,8 @@ export interface GpuWindow {
   activityMax?: number;
   memoryUsedMax?: number;
   memoryTotal?: number;
+  /** Share of the PriceLookup's prices this window's node pays (as ContainerWindow.priceFactor); absent means 1. */
+  priceFactor?: number;
 }
 
 /** Every GPU window held by one container of one workload, across its pods. */

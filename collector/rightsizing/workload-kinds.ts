@@ -121,3 +121,16 @@ export function kindInfo(kind: string): KindInfo {
     }
   );
 }
+
+/** Distributed training jobs (the Kubeflow training operator's kinds): no one works in them interactively. */
+export const TRAINING_KINDS: ReadonlySet<string> = new Set([
+  'PyTorchJob',
+  'TFJob',
+  'MPIJob',
+  'XGBoostJob',
+  'JAXJob',
+  'PaddleJob',
+]);
+
+/** Kinds whose pods run to completion: each run is its own object (a CronJob's runs are Jobs). */
+export const RUN_TO_COMPLETION_KINDS: ReadonlySet<string> = new Set([...TRAINING_KINDS, 'Job']);

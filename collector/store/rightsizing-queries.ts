@@ -14,6 +14,9 @@
 // maxima (a change within a point shows from the next one). A point spans its first window's start to its last
 // window's end. With windows at least `pointMs` long nothing is merged.
 //
+// Prices: a point carries its node (`node`), and, when the caller gives a `nodePriceFactor`, the share of the
+// engine's flat prices that node pays (`priceFactor`, e.g. a spot node's discount), read from the node's labels.
+//
 // Memory and latency: rows are read one hour at a time (the `start` index; the caller may yield in between), and
 // what is kept is the points: at most history / pointMs per pod and container (4,032 for 14 days at 5 minutes),
 // and as many per GPU holder and served model. Raw 1-minute windows would be 5× as many.
@@ -64,6 +67,7 @@ export interface IdentityColumns {
 
 interface ContainerRow extends IdentityColumns {
   container: string;
+  node: string | null;
   start: number;
   end: number;
   cpu_avg: number | null;
@@ -83,6 +87,7 @@ interface ContainerRow extends IdentityColumns {
 
 interface GpuRow {
   gpu_id: string;
+  node: string | null;
   start: number;
   end: number;
   namespace: string | null;
@@ -174,7 +179,7 @@ function* chunks(from: number, to: number): Generator<[number, number]> {
 export function createRightsizingQueries(db: Db) {
   // `start - start % :point` is the point's slot (`%` works on integers, whatever way the number was bound).
   const containerPoints = db.prepare<{ from: number; to: number; point: number }, ContainerRow>(`
-    SELECT namespace, pod, container,
+    SELECT namespace, pod, container, max(node) AS node,
       min(start) AS start, max(end) AS end,
       max(cpu_avg) AS cpu_avg, max(cpu_p95) AS cpu_p95, max(cpu_max) AS cpu_max,
       max(memory_avg) AS memory_avg, max(memory_max) AS memory_max,
@@ -189,7 +194,7 @@ export function createRightsizingQueries(db: Db) {
     ORDER BY min(start)`);
   // One row per GPU (or MIG slice), holder and point: gpu_windows × json_each(holders).
   const gpuPoints = db.prepare<{ from: number; to: number; point: number }, GpuRow>(`
-    SELECT g.gpu_id AS gpu_id,
+    SELECT g.gpu_id AS gpu_id, max(g.node) AS node,
       min(g.start) AS start, max(g.end) AS end,
       json_extract(h.value, '$.namespace') AS namespace,
       json_extract(h.value, '$.pod') AS pod,
@@ -215,14 +220,20 @@ export function createRightsizingQueries(db: Db) {
     GROUP BY namespace, pod, model, start - start % :point
     ORDER BY min(start)`);
 
+  const nodeLabels = db.prepare<[], { name: string; labels: string | null }>(
+    'SELECT name, labels FROM nodes',
+  );
+
   /**
    * Every container, GPU and model window that starts in [from, to), as series per workload, one point per
    * `pointMs` (which must divide an hour). Rows are read an hour at a time; the generator yields after each hour, so a
-   * caller can let other work run in between, and returns the series.
+   * caller can let other work run in between, and returns the series. `nodePriceFactor` (from a node's labels) sets
+   * each point's `priceFactor` where it is not 1.
    */
   function* readSeriesSteps(
     range: { from: number; to: number },
     pointMs = DEFAULT_POINT_MS,
+    nodePriceFactor?: NodePriceFactor,
   ): Generator<void, RightsizingSeries & { stats: ReadStats }, void> {
     if (!Number.isInteger(pointMs) || pointMs <= 0 || CHUNK_MS % pointMs !== 0) {
       throw new RangeError(`pointMs ${pointMs} must be a whole number of milliseconds that divides an hour`);
@@ -230,6 +241,11 @@ export function createRightsizingQueries(db: Db) {
     // Chunks align to points, so no point straddles two chunks.
     const from = range.from - (((range.from % pointMs) + pointMs) % pointMs);
     const stats: ReadStats = { containerPoints: 0, gpuPoints: 0, modelPoints: 0, pods: 0 };
+    const factors = new Map<string, number>();
+    if (nodePriceFactor) {
+      for (const row of nodeLabels.iterate()) factors.set(row.name, nodePriceFactor(parseLabels(row.labels)));
+    }
+    const factorOf = (node: string | null) => (node === null ? undefined : factors.get(node));
 
     const pods = new Map<string, PodInfo>();
     // Identity columns → PodInfo, so a pod's labels are parsed once, not once per point.
@@ -279,7 +295,7 @@ export function createRightsizingQueries(db: Db) {
           };
           containers.set(key, series);
         }
-        series.windows.push(containerWindow(row));
+        series.windows.push(containerWindow(row, factorOf(row.node)));
       }
       yield;
     }
@@ -304,7 +320,7 @@ export function createRightsizingQueries(db: Db) {
           };
           gpus.set(key, series);
         }
-        series.windows.push(gpuWindow(row, container));
+        series.windows.push(gpuWindow(row, container, factorOf(row.node)));
       }
       yield;
     }
@@ -340,8 +356,12 @@ export function createRightsizingQueries(db: Db) {
   return {
     readSeriesSteps,
     /** readSeriesSteps run to the end at once. */
-    readSeries(range: { from: number; to: number }, pointMs = DEFAULT_POINT_MS) {
-      const steps = readSeriesSteps(range, pointMs);
+    readSeries(
+      range: { from: number; to: number },
+      pointMs = DEFAULT_POINT_MS,
+      nodePriceFactor?: NodePriceFactor,
+    ) {
+      const steps = readSeriesSteps(range, pointMs, nodePriceFactor);
       for (;;) {
         const step = steps.next();
         if (step.done) return step.value;
@@ -352,7 +372,13 @@ export function createRightsizingQueries(db: Db) {
 
 export type RightsizingQueries = ReturnType<typeof createRightsizingQueries>;
 
-function containerWindow(row: ContainerRow): ContainerWindow {
+/** The share of the engine's flat prices a node pays, from its labels (1 = the flat prices). */
+export type NodePriceFactor = (labels: Record<string, string>) => number;
+
+const withFactor = (factor: number | undefined) =>
+  factor !== undefined && factor !== 1 ? { priceFactor: factor } : {};
+
+function containerWindow(row: ContainerRow, factor: number | undefined): ContainerWindow {
   return {
     start: row.start,
     end: row.end,
@@ -370,10 +396,11 @@ function containerWindow(row: ContainerRow): ContainerWindow {
     gpuResource: opt(row.gpu_resource),
     restarts: opt(row.restarts),
     oomKilled: row.oom_killed === null ? undefined : row.oom_killed > 0,
+    ...withFactor(factor),
   };
 }
 
-function gpuWindow(row: GpuRow, container: string | undefined): GpuWindow {
+function gpuWindow(row: GpuRow, container: string | undefined, factor: number | undefined): GpuWindow {
   return {
     start: row.start,
     end: row.end,
@@ -387,6 +414,7 @@ function gpuWindow(row: GpuRow, container: string | undefined): GpuWindow {
     activityMax: opt(row.activity_max),
     memoryUsedMax: opt(row.memory_used_max),
     memoryTotal: opt(row.memory_total),
+    ...withFactor(factor),
   };
 }
 
