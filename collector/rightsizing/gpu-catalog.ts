@@ -1,8 +1,11 @@
 // The GPU products rightsizing knows: usable memory, dense FP16/BF16 tensor throughput and memory bandwidth (to
-// judge whether a workload fits a smaller card) and the node label that selects them. Product strings from
-// dcgm-exporter, nvidia-smi and GPU feature discovery map onto a key.
+// judge whether a workload fits a smaller card) and the node label that selects them. Which product string
+// (dcgm-exporter, nvidia-smi, GPU feature discovery) is which GPU is the cost model's call (collector/cost
+// gpu-models.ts): this file only adds the specs per key.
+import { matchGpuModel } from '../cost/gpu-models.ts';
+import type { GpuKey } from '../cost/prices.ts';
 
-export type GpuKey = 'H200' | 'H100' | 'A100-80GB' | 'A100-40GB' | 'L40S' | 'L4' | 'A10G' | 'T4' | 'V100';
+export type { GpuKey };
 
 export interface GpuSpec {
   key: GpuKey;
@@ -102,26 +105,11 @@ export const GPU_CATALOG: Record<GpuKey, GpuSpec> = {
   },
 };
 
-/** Maps a product string (`NVIDIA H100 80GB HBM3`, `NVIDIA-A100-SXM4-40GB`, `Tesla T4`) to a key. */
-export function gpuKeyOf(name: string | undefined): GpuKey | undefined {
-  if (!name) return undefined;
-  const words = name
-    .toUpperCase()
-    .split(/[^A-Z0-9]+/)
-    .filter(Boolean);
-  const has = (word: string) => words.includes(word);
-  // GH200 is a Grace Hopper superchip with its own memory size: not an H200 board.
-  if (has('GH200')) return undefined;
-  if (has('H200')) return 'H200';
-  if (has('H100')) return 'H100';
-  if (has('A100')) return has('80GB') ? 'A100-80GB' : 'A100-40GB';
-  if (has('L40S')) return 'L40S';
-  if (has('L4')) return 'L4';
-  if (has('A10G')) return 'A10G';
-  if (has('T4')) return 'T4';
-  if (has('V100')) return 'V100';
-  return undefined;
-}
+/**
+ * The key of a product string (`NVIDIA H100 80GB HBM3`, `NVIDIA-A100-SXM4-40GB`, `Tesla T4`), as the cost model
+ * matches it (collector/cost/SPEC.md §1.2), so a recommendation and the cost report agree on which GPU it is.
+ */
+export const gpuKeyOf = (name: string | undefined): GpuKey | undefined => matchGpuModel(name).key;
 
 export const gpuSpecOf = (name: string | undefined) => {
   const key = gpuKeyOf(name);

@@ -1,6 +1,7 @@
 // One GPU series summarised the way every GPU kind needs it: per pod and window the devices held, the p95 of
 // activity (in whole-board units, so a MIG slice's 50% on a 1g slice is ~7% of the board), the memory peak, and
 // what holding them costs.
+import { parseMigProfile } from '../cost/mig.ts';
 import { type GpuSpec, gpuSpecOf } from './gpu-catalog.ts';
 import { migProfileOf } from './mig-profiles.ts';
 import { deviceHour } from './pricing.ts';
@@ -58,8 +59,9 @@ export function boardActivity(window: GpuWindow, value: number | undefined): num
   const spec = gpuSpecOf(window.model);
   const profile = migProfileOf(spec?.key, window.migProfile);
   if (spec?.sms && profile) return (value * profile.sms) / spec.sms;
-  const slices = /(\d+)g\./.exec(window.migProfile)?.[1];
-  return slices ? (value * Number(slices)) / 7 : value;
+  // A board or profile without a table entry: its GPU instance's compute slices over 7.
+  const slices = parseMigProfile(window.migProfile)?.computeSlices;
+  return slices ? (value * slices) / 7 : value;
 }
 
 export function podSlotsOf(windows: readonly GpuWindow[]): PodSlot[] {

@@ -1,5 +1,7 @@
 // MIG GPU-instance profiles of the A100 40GB/80GB, H100 80GB and H200: usable memory and SMs per profile, as
-// `nvidia-smi mig -lgip` prints them, to pick the smallest slice a workload fits in.
+// `nvidia-smi mig -lgip` prints them, to pick the smallest slice a workload fits in. Profile names are parsed by
+// the cost model (collector/cost mig.ts), so both read `3g.40gb` the same way.
+import { parseMigProfile } from '../cost/mig.ts';
 import type { GpuKey } from './gpu-catalog.ts';
 
 export interface MigProfileSpec {
@@ -64,15 +66,15 @@ export const MIG_PROFILES: Partial<Record<GpuKey, MigProfileSpec[]>> = {
   ],
 };
 
-/** The profile named `1g.10gb` (also `1g.10gb+me`, `nvidia.com/mig-1g.10gb`) on this board. */
+/**
+ * The profile named `1g.10gb` (also `1g.10gb+me`, `nvidia.com/mig-1g.10gb`, `A100-SXM4-40GB-MIG-1g.5gb`) on this
+ * board; a compute instance (`1c.3g.40gb`) is looked up by its GPU instance's profile (`3g.40gb`).
+ */
 export function migProfileOf(key: GpuKey | undefined, name: string | undefined): MigProfileSpec | undefined {
-  if (!key || !name) return undefined;
-  const bare = /(\d+g\.\d+gb)/i.exec(name)?.[1]?.toLowerCase();
-  return MIG_PROFILES[key]?.find((profile) => profile.name === bare);
-}
-
-/** Compute slices of a profile name when the board is unknown: `3g.40gb` → 3. */
-export function computeSlicesOf(name: string): number | undefined {
-  const match = /(\d+)g\.\d+gb/i.exec(name);
-  return match ? Number(match[1]) : undefined;
+  const wanted = parseMigProfile(name);
+  if (!key || !wanted) return undefined;
+  return MIG_PROFILES[key]?.find((profile) => {
+    const parsed = parseMigProfile(profile.name);
+    return parsed?.computeSlices === wanted.computeSlices && parsed.memoryGb === wanted.memoryGb;
+  });
 }

@@ -1,18 +1,19 @@
 // Hourly prices of what a recommendation changes, from the PriceLookup: a MIG slice (compute slices / 7 of its
 // board unless the lookup prices slices itself), a held GPU (its share when time-sliced), CPU and memory, each
 // times the window's node price factor (a spot node pays its discounted price).
-import { computeSlicesOf } from './mig-profiles.ts';
+import { migFraction } from '../cost/mig.ts';
+import { gpuKeyOf } from './gpu-catalog.ts';
 import { GIB } from './options.ts';
 import type { GpuWindow, PriceLookup } from './types.ts';
 
 /**
- * A MIG instance per hour. The default charges compute slices over 7, the rule collector/cost/mig.ts bills
- * by (a fully carved board then sums to exactly one GPU), so a saving here is a saving on the cost report.
+ * A MIG instance per hour. The default is collector/cost/mig.ts's own share (compute slices over 7, a compute
+ * instance's slices for `1c.3g.40gb`; a fully carved board then sums to exactly one GPU), so a saving here is a
+ * saving on the cost report. A profile that does not parse is charged the whole GPU.
  */
 export function migSliceHour(prices: PriceLookup, model: string | undefined, profile: string): number {
   if (prices.migSliceHour) return prices.migSliceHour(model, profile);
-  const slices = computeSlicesOf(profile) ?? 7;
-  return (prices.gpuHour(model) * Math.min(7, slices)) / 7;
+  return prices.gpuHour(model) * (migFraction(profile, gpuKeyOf(model)) ?? 1);
 }
 
 /** Share of the lookup's prices the window's node pays (1 unless the store says otherwise). */
