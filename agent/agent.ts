@@ -2,7 +2,7 @@
 // window to the sink as a numbered batch. The first window closes at the first interval boundary so a new
 // agent shows up at once; later windows align to the window length in UTC.
 import type { Logger } from '../core/logger.ts';
-import type { UsageWindow } from '../core/protocol/batch.ts';
+import type { Holder, UsageWindow } from '../core/protocol/batch.ts';
 import { BATCH_SCHEMA_VERSION, type BatchInput } from '../core/protocol/batch.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { runSources } from './runner.ts';
@@ -25,8 +25,11 @@ export interface AgentOptions {
   logger: Logger;
   /** Batches kept in memory while the collector is unreachable; the oldest go first beyond this. */
   maxPendingBatches?: number;
-  /** Called with each collection's merged samples, e.g. to update the agent's own GPU gauges. */
-  onSamples?: (samples: Samples) => void;
+  /**
+   * Called with each collection's merged samples and the holders the window attributed each GPU to (by GPU id),
+   * e.g. to update the agent's own GPU gauges.
+   */
+  onSamples?: (samples: Samples, holders: ReadonlyMap<string, Holder[]>) => void;
 }
 
 /** The next point on a grid of `step` strictly after `time`. */
@@ -95,7 +98,7 @@ export class Agent {
       this.current = new WindowAccumulator(start);
       this.currentEnd = first ? nextGridPoint(start, intervalMs) : nextGridPoint(start, windowMs);
     }
-    this.current.add(await this.sample());
+    this.add(this.current, await this.sample());
     await this.flush();
   }
 
@@ -105,9 +108,9 @@ export class Agent {
    */
   async collectOnce(): Promise<UsageWindow | undefined> {
     const window = new WindowAccumulator(Date.now());
-    window.add(await this.sample());
+    this.add(window, await this.sample());
     await new Promise((resolve) => setTimeout(resolve, this.options.intervalMs));
-    window.add(await this.sample());
+    this.add(window, await this.sample());
     return window.close(Date.now(), this.options.nodeName);
   }
 
@@ -117,9 +120,13 @@ export class Agent {
       metrics: this.options.metrics,
       logger: this.options.logger,
     });
-    const merged = mergeSamples(outcomes.map((outcome) => outcome.samples));
-    this.options.onSamples?.(merged);
-    return merged;
+    return mergeSamples(outcomes.map((outcome) => outcome.samples));
+  }
+
+  /** Adds a collection to a window and hands the window's GPU holders on (onSamples). */
+  private add(window: WindowAccumulator, samples: Samples): void {
+    const holders = window.add(samples);
+    this.options.onSamples?.(samples, holders);
   }
 
   private closeWindow(end: number): void {

@@ -3,6 +3,7 @@
 // that are gone now, so GPUs and pods that disappear leave no stale series (and several node agents in one
 // process, as in remote mode, do not erase each other's).
 import { Gauge, type Registry } from 'prom-client';
+import type { Holder } from '../core/protocol/batch.ts';
 import { attributeGpus, replicasFromLabels } from './attribution.ts';
 import type { Samples } from './samples.ts';
 
@@ -31,15 +32,23 @@ export function createGpuGaugeMetrics(registry: Registry): GpuGaugeMetrics {
   };
 }
 
-/** An updater for one agent: sets this collection's series and removes the ones it set before that are gone. */
-export function gpuGaugeUpdater(metrics: GpuGaugeMetrics): (samples: Samples) => void {
+/** Updates the gauges from one collection; `holders` are the GPUs' holders by GPU id, attributed when not given. */
+export type GpuGaugeUpdate = (samples: Samples, holders?: ReadonlyMap<string, readonly Holder[]>) => void;
+
+/**
+ * An updater for one agent: sets this collection's series and removes the ones it set before that are gone. The
+ * agent passes the holders its window attributed (Agent's onSamples), so the GPUs are attributed once.
+ */
+export function gpuGaugeUpdater(metrics: GpuGaugeMetrics): GpuGaugeUpdate {
   let previous = new Map<string, GpuLabels>();
-  return (samples) => {
+  return (samples, given) => {
     const current = new Map<string, GpuLabels>();
     const gpus = samples.gpus ?? [];
-    const holders = attributeGpus(gpus, samples.devices ?? [], {
-      replicasPerGpu: replicasFromLabels(samples.node?.labels),
-    });
+    const holders =
+      given ??
+      attributeGpus(gpus, samples.devices ?? [], {
+        replicasPerGpu: replicasFromLabels(samples.node?.labels),
+      });
     for (const gpu of gpus) {
       const holder = holders.get(gpu.id)?.[0];
       const labels: GpuLabels = {
@@ -63,6 +72,6 @@ export function gpuGaugeUpdater(metrics: GpuGaugeMetrics): (samples: Samples) =>
 }
 
 /** One agent's GPU gauges registered in `registry`. */
-export function createGpuGauges(registry: Registry): (samples: Samples) => void {
+export function createGpuGauges(registry: Registry): GpuGaugeUpdate {
   return gpuGaugeUpdater(createGpuGaugeMetrics(registry));
 }

@@ -1,6 +1,10 @@
 // Delivers batches to the collector's POST /api/v1/ingest as gzip JSON with a bearer token, and classifies the
 // answer: 2xx acknowledged; 400/413/415 rejected (the batch itself is bad); anything else retried.
+import { BodyLimitError, type HttpAnswer, httpRequest } from './http-request.ts';
 import type { Delivery, Transport } from './transport.ts';
+
+/** Most of a collector's answer read: enough for any problem detail. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** Statuses that say the batch itself is wrong: sending it again would get the same answer. */
 const REJECTING = new Set([400, 413, 415, 422]);
@@ -17,9 +21,9 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   return {
     async deliver(body, meta): Promise<Delivery> {
       const token = options.token();
-      let response: Response;
+      let response: HttpAnswer;
       try {
-        response = await fetch(url, {
+        response = await httpRequest(url, {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
@@ -31,16 +35,27 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
           },
           body,
           signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+          // Only the start of an answer is ever shown (problemDetail); a collector cannot make the agent hold more.
+          readBody: () => true,
+          maxBodyBytes: MAX_ANSWER_BYTES,
         });
       } catch (error) {
-        const cause = (error as { cause?: { code?: string } }).cause?.code;
-        return { outcome: 'retry', reason: `collector unreachable: ${cause ?? (error as Error).message}` };
+        if (error instanceof BodyLimitError) {
+          return {
+            outcome: 'retry',
+            reason: `collector answered with a body over ${MAX_ANSWER_BYTES} bytes`,
+          };
+        }
+        const code = (error as { code?: unknown }).code;
+        const why = typeof code === 'string' ? code : (error as Error).message;
+        return { outcome: 'retry', reason: `collector unreachable: ${why}` };
       }
-      const text = await response.text().catch(() => '');
-      if (response.ok) return { outcome: 'acknowledged' };
+      const text = response.body.toString('utf8');
+      const ok = response.status >= 200 && response.status < 300;
+      if (ok) return { outcome: 'acknowledged' };
       const detail = problemDetail(text);
       if (REJECTING.has(response.status)) return { outcome: 'rejected', status: response.status, detail };
-      const retryAfter = Number(response.headers.get('retry-after'));
+      const retryAfter = Number(response.headers['retry-after']);
       return {
         outcome: 'retry',
         reason: `collector answered ${response.status}: ${detail}`,

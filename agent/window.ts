@@ -71,6 +71,8 @@ const containerKey = (namespace: string, pod: string, container: string) =>
   `${namespace}\u0000${pod}\u0000${container}`;
 const holderKey = (holder: Holder) => `${holder.namespace}\u0000${holder.pod}\u0000${holder.container ?? ''}`;
 
+const NO_HOLDERS: ReadonlyMap<string, Holder[]> = new Map();
+
 export class WindowAccumulator {
   private node: NodeSample = {};
   private cpuUsed?: Series;
@@ -88,7 +90,11 @@ export class WindowAccumulator {
     return this.sampleCount;
   }
 
-  add(samples: Samples): void {
+  /**
+   * Adds one collection's samples. Returns the holders of each GPU (by GPU id) it attributed them to, so that
+   * the live GPU gauges show the same holders without attributing the GPUs a second time.
+   */
+  add(samples: Samples): ReadonlyMap<string, Holder[]> {
     this.sampleCount += 1;
     if (samples.node) {
       this.node = { ...this.node, ...definedOnly(samples.node) };
@@ -96,7 +102,7 @@ export class WindowAccumulator {
       this.memoryUsed = addTo(this.memoryUsed, samples.node.memoryUsedBytes);
     }
     for (const pod of samples.pods ?? []) this.pods.set(`${pod.namespace}/${pod.name}`, pod);
-    this.addGpus(samples);
+    const holders = this.addGpus(samples);
     for (const usage of samples.containers ?? []) {
       const key = containerKey(usage.namespace, usage.pod, usage.container);
       const acc = this.containers.get(key) ?? {
@@ -113,11 +119,12 @@ export class WindowAccumulator {
       this.containers.set(key, acc);
     }
     for (const model of samples.models ?? []) this.addModel(model);
+    return holders;
   }
 
-  private addGpus(samples: Samples): void {
+  private addGpus(samples: Samples): ReadonlyMap<string, Holder[]> {
     const gpus = samples.gpus ?? [];
-    if (gpus.length === 0) return;
+    if (gpus.length === 0) return NO_HOLDERS;
     const replicas = replicasFromLabels(samples.node?.labels ?? this.node.labels);
     const holders = attributeGpus(gpus, samples.devices ?? [], { replicasPerGpu: replicas });
     for (const gpu of gpus) {
@@ -133,6 +140,7 @@ export class WindowAccumulator {
       for (const holder of holders.get(gpu.id) ?? []) acc.holders.set(holderKey(holder), holder);
       this.gpus.set(gpu.id, acc);
     }
+    return holders;
   }
 
   private addModel(model: ModelSample): void {

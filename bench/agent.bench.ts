@@ -7,8 +7,10 @@
 // cycles, so every interval counted holds exactly one cycle, and window closes and sends are amortised in);
 // peak RSS = VmHWM at the end. Runs: the compiled build (`node dist/cli/main.js agent`, what the container image
 // runs) reaching the API server as in a DaemonSet pod (service-account token and CA under /var/run/secrets, staged
-// in a private mount namespace; KUBERNETES_SERVICE_HOST/PORT); the same with V8's young generation capped
-// (`--max-semi-space-size=1`); the compiled build through a kubeconfig (which loads @kubernetes/client-node); and
+// in a private mount namespace; KUBERNETES_SERVICE_HOST/PORT; the agent sets V8's --optimize-for-size for itself,
+// agent/v8-memory.ts); the same with V8's young generation capped too (`--max-semi-space-size=1`); the same with
+// V8's defaults (`--no-optimize-for-size`, to show what the agent's own setting saves); the compiled build through
+// a kubeconfig (which loads @kubernetes/client-node); and
 // tsx (`tsx cli/main.ts agent`, what a developer runs; tsx runs the agent in a node process of its own, which is
 // the one measured), also through a kubeconfig. Plus the resident memory of the agent's code alone, before work.
 //
@@ -33,6 +35,8 @@ const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 const TSC = join(REPO_ROOT, 'node_modules', '.bin', 'tsc');
 const COMPILED_CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const SEMI_SPACE_FLAG = '--max-semi-space-size=1';
+/** Turns off the V8 setting the agent makes for itself (agent/v8-memory.ts), to show what it saves. */
+const V8_DEFAULTS_FLAG = '--no-optimize-for-size';
 
 /** The issue 3 aims: agent under 80 MiB RSS and under 2% of one core at 15 s sampling. */
 const AIM_RSS_MIB = 80;
@@ -301,12 +305,16 @@ async function measureAgent(
     const up = await sourcesUp(metricsUrl);
     if (!mem) throw new Error('the agent ended before its memory was read');
     await child.stop();
+    const received = describeReceived(node, label);
     const notes = [
       `${plan.cycles} cycles measured after ${plan.warmupCycles} warm-up (${observed} dcgm scrapes seen in the span)`,
       `sources up: ${up}`,
-      describeReceived(node, label),
+      received,
       `RSS at the end ${(mem.rssBytes / MIB).toFixed(1)} MiB`,
     ];
+    // A run that did not do the whole job says why, from the agent's own log.
+    if (/=0\b|not found|could not read/.test(up) || received.startsWith('no window'))
+      notes.push(`INCOMPLETE RUN; the agent's log ends: ${child.output.slice(-1200).replace(/\s+/g, ' ')}`);
     if (wrapper)
       notes.push(`the tsx wrapper process adds ${(wrapper.peakRssBytes / MIB).toFixed(1)} MiB peak RSS`);
     log(
@@ -451,8 +459,8 @@ function setupNodeExporter(
  * RSS (bytes, after two full collections) of a fresh `node` that has imported `modules` and done nothing else:
  * what the agent weighs before it reads a single byte.
  */
-function importRss(modules: readonly string[]): number | undefined {
-  const imports = modules.map((module) => `await import(${JSON.stringify(module)});`).join(' ');
+function importRss(modules: readonly string[], prelude = ''): number | undefined {
+  const imports = `${prelude} ${modules.map((module) => `await import(${JSON.stringify(module)});`).join(' ')}`;
   const script = `${imports} globalThis.gc(); await new Promise((r) => setTimeout(r, 200)); globalThis.gc(); process.stdout.write(String(process.memoryUsage().rss));`;
   const result = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
     cwd: REPO_ROOT,
@@ -466,17 +474,19 @@ function importRss(modules: readonly string[]): number | undefined {
 /** Where the agent's resident memory goes before any work: node itself, the agent's code, client-node. */
 function importRows(): Row[] {
   const dist = (path: string) => pathToFileURL(join(REPO_ROOT, 'dist', path)).href;
-  // What `mlcost agent` loads before it starts: cli/main.ts's own imports and the agent command (the others are
-  // loaded only when chosen; @kubernetes/client-node only when a kubeconfig is used).
+  // What `mlcost agent` loads before it starts: cli/main.ts's own imports and the agent's entry (agent/run.ts; the
+  // other commands are loaded only when chosen; @kubernetes/client-node only when a kubeconfig is used), after
+  // the V8 setting the agent makes for itself as it starts (agent/v8-memory.ts).
   const agentCode = [
     'commander',
     dist('core/config/load.js'),
     dist('core/version.js'),
     dist('cli/options.js'),
+    dist('agent/run.js'),
   ];
-  agentCode.push(dist('cli/commands/agent.js'));
+  const agentV8 = `(await import(${JSON.stringify(dist('agent/v8-memory.js'))})).applyAgentV8Flags();`;
   const empty = importRss([]);
-  const loaded = importRss(agentCode);
+  const loaded = importRss(agentCode, agentV8);
   const kube = importRss(['@kubernetes/client-node']);
   const mib = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / MIB);
   return [
@@ -525,8 +535,10 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<Row[]> 
     const exporter = setupNodeExporter(log);
     const inCluster = build.ok ? inClusterSupport() : build;
     if (build.ok && !inCluster.ok) log(`agent: in-cluster runs left out: ${inCluster.reason}`);
-    // The DaemonSet's way first: the compiled build reading the pod's service account. Then the same with one V8
-    // flag; the compiled build through a kubeconfig (which loads @kubernetes/client-node); and tsx (kubeconfig).
+    // The DaemonSet's way first: the compiled build reading the pod's service account (the agent sets
+    // --optimize-for-size for itself, agent/v8-memory.ts). Then the same with the young generation capped too; the
+    // same with V8's defaults (the agent's own setting turned off); the compiled build through a kubeconfig (which
+    // loads @kubernetes/client-node); and tsx (kubeconfig).
     const plannedRuns: Array<AgentRun & { missing?: string }> = [
       {
         label: 'compiled',
@@ -541,6 +553,14 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<Row[]> 
         title: `node ${SEMI_SPACE_FLAG} dist/cli/main.js, in-cluster`,
         how: 'compiled',
         nodeFlags: [SEMI_SPACE_FLAG],
+        access: 'in-cluster',
+        ...(inCluster.ok ? {} : { missing: inCluster.reason }),
+      },
+      {
+        label: 'compiled-v8-defaults',
+        title: `node ${V8_DEFAULTS_FLAG} dist/cli/main.js, in-cluster`,
+        how: 'compiled',
+        nodeFlags: [V8_DEFAULTS_FLAG],
         access: 'in-cluster',
         ...(inCluster.ok ? {} : { missing: inCluster.reason }),
       },

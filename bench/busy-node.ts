@@ -447,6 +447,9 @@ async function startTlsFront(target: string): Promise<TlsFront> {
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        // Pass the head on at once, as the API server does: a watch with no events yet has no body to carry it,
+        // and the agent gives up on a watch whose head does not come within its request timeout.
+        res.flushHeaders();
         answer.pipe(res);
       },
     );

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `mlcost` command: parses flags, loads and validates configuration, and runs the chosen part.
+// First: for `mlcost agent`, V8 memory settings that must apply before anything else is loaded.
+import '../agent/v8-memory.ts';
 import { Command } from 'commander';
 import type { Config } from '../core/config/config.ts';
 import { describeConfigKeys, loadConfig } from '../core/config/load.ts';
@@ -7,8 +9,9 @@ import { ConfigError } from '../core/errors.ts';
 import { VERSION } from '../core/version.ts';
 
 // Commands are loaded when chosen: the agent on every node must not pay for the collector's or remote mode's code.
-const runAgent: typeof import('./commands/agent.ts').runAgent = async (...args) =>
-  (await import('./commands/agent.ts')).runAgent(...args);
+// The agent's own entry (agent/run.ts) loads no web framework, fetch or gRPC library: it runs on every node.
+const runAgent: typeof import('../agent/run.ts').runAgent = async (...args) =>
+  (await import('../agent/run.ts')).runAgent(...args);
 const runCollector: typeof import('./commands/collector.ts').runCollector = async (...args) =>
   (await import('./commands/collector.ts')).runCollector(...args);
 const runStart: typeof import('./commands/start.ts').runStart = async (...args) =>

@@ -9,6 +9,7 @@
 import { MlcostError, PrometheusParseError } from '../../core/errors.ts';
 import { parsePrometheusText } from '../../core/prometheus/parse.ts';
 import type { MetricFamily } from '../../core/prometheus/types.ts';
+import { BodyLimitError, describeRequestError, type HttpAnswer, httpRequest } from '../http-request.ts';
 import type { Samples } from '../samples.ts';
 import type { Source } from '../source.ts';
 import { parseDcgmScrape } from './dcgm-metrics.ts';
@@ -74,7 +75,8 @@ export function expandEnv(url: string, env: Readonly<Record<string, string | und
 async function fetchMetricsText(url: string, options: DcgmOptions, signal: AbortSignal): Promise<string> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const combined = AbortSignal.any([signal, timeout]);
-  const explainAbort = (error: unknown): Error => {
+  const explain = (error: unknown): Error => {
+    if (error instanceof BodyLimitError) return bodyTooLarge(url, options.maxBodyBytes);
     if (timeout.aborted && !signal.aborted) {
       return new MlcostError(
         'timeout',
@@ -86,69 +88,39 @@ async function fetchMetricsText(url: string, options: DcgmOptions, signal: Abort
     }
     if (signal.aborted)
       return new MlcostError('source', `dcgm-exporter scrape of ${url} was aborted`, { cause: error });
-    const detail = error instanceof Error ? describeFetchError(error) : String(error);
-    return new MlcostError('unavailable', `dcgm-exporter at ${url} could not be read: ${detail}`, {
-      cause: error,
-    });
+    return new MlcostError(
+      'unavailable',
+      `dcgm-exporter at ${url} could not be read: ${describeRequestError(error)}`,
+      {
+        cause: error,
+      },
+    );
   };
 
-  let response: Response;
+  let answer: HttpAnswer;
   try {
-    response = await fetch(url, {
+    answer = await httpRequest(new URL(url), {
       signal: combined,
       headers: { accept: 'text/plain;version=0.0.4, application/openmetrics-text;q=0.5, */*;q=0.1' },
+      maxBodyBytes: options.maxBodyBytes,
     });
   } catch (error) {
-    throw explainAbort(error);
+    throw explain(error);
   }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => {});
+  if (answer.status < 200 || answer.status > 299) {
     throw new MlcostError(
       'source',
-      `dcgm-exporter at ${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
+      `dcgm-exporter at ${url} answered HTTP ${answer.status}${answer.statusText ? ` ${answer.statusText}` : ''}`,
     );
   }
-  // A declared length over the limit fails before reading anything.
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw bodyTooLarge(url, options.maxBodyBytes);
-  }
-  if (!response.body) return '';
-
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder('utf-8');
-  const parts: string[] = [];
-  let received = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (received > options.maxBodyBytes) {
-        await reader.cancel().catch(() => {});
-        throw bodyTooLarge(url, options.maxBodyBytes);
-      }
-      parts.push(decoder.decode(value, { stream: true }));
-    }
-  } catch (error) {
-    if (error instanceof MlcostError) throw error;
-    throw explainAbort(error);
-  }
-  parts.push(decoder.decode());
-  return parts.join('');
+  return UTF8.decode(answer.body);
 }
+
+const UTF8 = new TextDecoder('utf-8');
 
 function bodyTooLarge(url: string, maxBodyBytes: number): MlcostError {
   return new MlcostError(
     'limit',
     `dcgm-exporter at ${url} sent a body over ${maxBodyBytes} bytes (limit maxBodyBytes); scrape aborted`,
   );
-}
-
-/** fetch() reports "fetch failed" with the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
-function describeFetchError(error: Error): string {
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) return `${error.message}: ${cause.message}`;
-  return error.message;
 }

@@ -1,13 +1,17 @@
 // The host source: this machine's CPU and memory capacity and use, and its load, for standalone `mlcost start`.
 import { loadavg } from 'node:os';
-import si from 'systeminformation';
 import type { Samples } from '../samples.ts';
 import type { Source } from '../source.ts';
+
+/** systeminformation, loaded on first use: only the standalone host source needs it, not the node agent. */
+let systeminformation: Promise<typeof import('systeminformation')> | undefined;
 
 export function createHostSource(): Source {
   return {
     name: 'host',
     async collect(): Promise<Samples> {
+      systeminformation ??= import('systeminformation');
+      const si = await systeminformation;
       const [load, memory, cpu] = await Promise.all([si.currentLoad(), si.mem(), si.cpu()]);
       const cores = cpu.cores || load.cpus.length;
       return {

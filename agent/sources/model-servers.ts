@@ -10,6 +10,7 @@
 import { MlcostError } from '../../core/errors.ts';
 import { type Logger, silentLogger } from '../../core/logger.ts';
 import { type MetricFamily, parsePrometheusText } from '../../core/prometheus/index.ts';
+import { BodyLimitError, describeRequestError, httpRequest } from '../http-request.ts';
 import type { ModelSample, PodInfo, Samples } from '../samples.ts';
 import type { Source } from '../source.ts';
 import { CounterDeltas, type CounterReading, type SeriesKey } from './model-deltas.ts';
@@ -305,17 +306,16 @@ export async function fetchMetricsText(
   try {
     let current = url;
     for (let redirects = 0; ; redirects++) {
-      const response = await fetch(current, {
+      const response = await httpRequest(new URL(current), {
         signal,
-        redirect: 'manual',
         headers: {
           // The text format; OpenMetrics parses too. Never protobuf, which the parser does not read.
           accept: 'text/plain;version=0.0.4;q=1, application/openmetrics-text;version=1.0.0;q=0.5, */*;q=0.1',
         },
+        maxBodyBytes: options.maxBodyBytes,
       });
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location !== null) {
-        await response.body?.cancel();
+      const location = response.headers.location;
+      if (response.status >= 300 && response.status < 400 && location !== undefined) {
         const next = new URL(location, current);
         if (next.origin !== new URL(current).origin) {
           throw new MlcostError('source', `${url}: redirect to another origin (${next.origin}) refused`);
@@ -325,11 +325,10 @@ export async function fetchMetricsText(
         current = next.href;
         continue;
       }
-      if (!response.ok) {
-        await response.body?.cancel();
+      if (response.status < 200 || response.status > 299) {
         throw new MlcostError('source', `${url}: HTTP ${response.status} ${response.statusText}`.trimEnd());
       }
-      return await readBounded(response, url, options.maxBodyBytes);
+      return response.body.toString('utf8');
     }
   } catch (error) {
     if (timeout.signal.aborted && !(options.signal?.aborted ?? false)) {
@@ -337,35 +336,20 @@ export async function fetchMetricsText(
         cause: error,
       });
     }
+    if (error instanceof BodyLimitError) {
+      throw tooLarge(
+        url,
+        options.maxBodyBytes,
+        error.declared === undefined
+          ? `more than ${options.maxBodyBytes} bytes received`
+          : `Content-Length ${error.declared}`,
+      );
+    }
     if (error instanceof MlcostError) throw error;
     throw new MlcostError('source', `${url}: ${errorMessage(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function readBounded(response: Response, url: string, maxBodyBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBodyBytes) {
-    await response.body?.cancel();
-    throw tooLarge(url, maxBodyBytes, `Content-Length ${declared}`);
-  }
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBodyBytes) {
-      // Cancelling the reader aborts the connection: the rest of the body is never downloaded.
-      await reader.cancel();
-      throw tooLarge(url, maxBodyBytes, `more than ${maxBodyBytes} bytes received`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total).toString('utf8');
 }
 
 function tooLarge(url: string, maxBodyBytes: number, detail: string): MlcostError {
@@ -441,11 +425,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 function errorMessage(error: unknown): string {
   if (error instanceof MlcostError) return error.message;
   if (error instanceof Error) {
-    // fetch() hides the reason (ECONNREFUSED, ...) in `cause`.
-    const cause = (error as { cause?: unknown }).cause;
-    const causeMessage =
-      cause instanceof Error && cause.message !== error.message ? `: ${cause.message}` : '';
-    return `${error.message}${causeMessage}`;
+    return describeRequestError(error);
   }
   return String(error);
 }

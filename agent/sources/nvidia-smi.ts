@@ -20,7 +20,6 @@ import {
   type NvidiaSmiGpuRow,
   parseNvidiaSmiQueryCsv,
 } from './nvidia-smi-csv.ts';
-import { buildMigSamples, parseNvidiaSmiList, parseNvidiaSmiXml } from './nvidia-smi-mig.ts';
 
 export interface NvidiaSmiOptions {
   /** The nvidia-smi executable (a name looked up in PATH, or a path). */
@@ -58,6 +57,10 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): Source {
         const xml = await call(['-q', '-x'], '-q -x', signal);
         // nvidia-smi vanishing between calls (driver upgrade) leaves the whole-GPU rows; MIG next time.
         if (list !== undefined && xml !== undefined) {
+          // Loaded only here: its XML parser is not needed on GPUs without MIG.
+          const { buildMigSamples, parseNvidiaSmiList, parseNvidiaSmiXml } = await import(
+            './nvidia-smi-mig.ts'
+          );
           const listed = parse('-L', () => parseNvidiaSmiList(list));
           const inventory = parse('-q -x', () => parseNvidiaSmiXml(xml));
           gpus.push(...buildMigSamples(listed, inventory));

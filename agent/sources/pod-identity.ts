@@ -194,7 +194,9 @@ export function parseResourceAmounts(
     .filter(
       (name) => isGpuResourceName(name, extraGpuResources) && (tryParseQuantity(resources[name]) ?? 0) > 0,
     )
-    .sort((a, b) => gpuResourceRank(a) - gpuResourceRank(b) || a.localeCompare(b));
+    // Code-point order, not localeCompare: resource names are ASCII, and collation would page in ICU's data
+    // (several MiB of the agent's resident memory) for nothing.
+    .sort((a, b) => gpuResourceRank(a) - gpuResourceRank(b) || (a < b ? -1 : a > b ? 1 : 0));
   const gpuResource = gpuNames[0];
   if (gpuResource) {
     out.gpuResource = gpuResource;

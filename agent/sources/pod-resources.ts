@@ -1,14 +1,25 @@
 // The pod-resources source: which GPUs, MIG slices and shared GPU replicas the kubelet gave each container, from
-// the kubelet's pod-resources gRPC API (`List`) on its unix socket. This is what ties a GPU to a pod.
+// the kubelet's pod-resources gRPC API (`List`) on its unix socket. This is what ties a GPU to a pod. The call is
+// made without a gRPC library (pod-resources-wire.ts); grpc-js and the .proto serve only the test fakes' server.
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
+import type * as protoLoader from '@grpc/proto-loader';
 import { MlcostError } from '../../core/errors.ts';
 import type { DeviceAssignment, Samples } from '../samples.ts';
 import type { Source } from '../source.ts';
 import { isGpuResourceName } from './gpu-device-id.ts';
+import {
+  decodeListPodResourcesResponse,
+  GRPC_DEADLINE_EXCEEDED,
+  GRPC_PERMISSION_DENIED,
+  GRPC_STATUS,
+  GRPC_UNAVAILABLE,
+  GrpcCallError,
+  UnixGrpcChannel,
+} from './pod-resources-wire.ts';
 
 export const DEFAULT_POD_RESOURCES_SOCKET = '/var/lib/kubelet/pod-resources/kubelet.sock';
 
@@ -21,7 +32,7 @@ export interface PodResourcesSourceOptions {
   timeoutMs?: number;
 }
 
-/** `List`'s answer as proto-loader decodes it (field names in camelCase). */
+/** `List`'s answer (field names in camelCase, as proto-loader decodes them; pod-resources-wire.ts decodes it). */
 export interface ListPodResourcesResponse {
   podResources: Array<{
     name: string;
@@ -92,17 +103,24 @@ export interface PodResourcesService {
 
 let loaded: PodResourcesService | undefined;
 
-/** Loads `v1.PodResourcesLister` from the bundled proto, once. */
+/**
+ * Loads `v1.PodResourcesLister` from the bundled proto with grpc-js and proto-loader, once: for gRPC servers (the
+ * test fakes). The agent itself does not use it (see pod-resources-wire.ts), so those libraries are required only
+ * here, when this is called.
+ */
 export function loadPodResourcesService(): PodResourcesService {
   if (loaded) return loaded;
-  const definition = protoLoader.loadSync(protoPath(), {
+  const require = createRequire(import.meta.url);
+  const grpcJs = require('@grpc/grpc-js') as typeof grpc;
+  const loader = require('@grpc/proto-loader') as typeof protoLoader;
+  const definition = loader.loadSync(protoPath(), {
     keepCase: false,
     longs: Number,
     enums: String,
     defaults: true,
     oneofs: true,
   });
-  const v1 = grpc.loadPackageDefinition(definition)['v1'] as grpc.GrpcObject;
+  const v1 = grpcJs.loadPackageDefinition(definition)['v1'] as grpc.GrpcObject;
   const lister = v1['PodResourcesLister'] as grpc.ServiceClientConstructor;
   loaded = {
     Client: lister as unknown as PodResourcesService['Client'],
@@ -130,59 +148,75 @@ async function checkSocket(path: string): Promise<void> {
   }
 }
 
-function grpcError(error: grpc.ServiceError, socketPath: string, timeoutMs: number): Error {
+function grpcError(error: GrpcCallError, socketPath: string, timeoutMs: number): Error {
   const what = `pod-resources List on ${socketPath}`;
   switch (error.code) {
-    case grpc.status.DEADLINE_EXCEEDED:
+    case GRPC_DEADLINE_EXCEEDED:
       return new MlcostError('timeout', `${what} did not answer within ${timeoutMs} ms`, { cause: error });
-    case grpc.status.UNAVAILABLE:
+    case GRPC_UNAVAILABLE:
       return new MlcostError('unavailable', `${what}: the kubelet is not answering (${error.details})`, {
         cause: error,
       });
-    case grpc.status.PERMISSION_DENIED:
+    case GRPC_PERMISSION_DENIED:
       return new MlcostError('unauthorized', `${what}: permission denied (${error.details})`, {
         cause: error,
       });
     default:
-      return new MlcostError('source', `${what} failed: ${grpc.status[error.code]} ${error.details}`, {
-        cause: error,
-      });
+      return new MlcostError(
+        'source',
+        `${what} failed: ${GRPC_STATUS[error.code] ?? error.code} ${error.details}`,
+        {
+          cause: error,
+        },
+      );
   }
 }
 
-/** Creates the `pod-resources` source; stop() closes its gRPC channel. */
+const LIST_PATH = '/v1.PodResourcesLister/List';
+/** Largest List answer accepted (as the grpc-js client was configured: 16 MiB). */
+const MAX_MESSAGE_BYTES = 16 * 2 ** 20;
+
+/** Creates the `pod-resources` source; stop() closes its connection. */
 export function createPodResourcesSource(options: PodResourcesSourceOptions = {}): Source & { stop(): void } {
   const socketPath = options.socketPath ?? DEFAULT_POD_RESOURCES_SOCKET;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const extraResources = options.extraResources ?? [];
-  let client: PodResourcesListerClient | undefined;
+  // One connection for the source's life, opened again after it drops (the kubelet restarting re-creates the
+  // socket).
+  const channel = new UnixGrpcChannel(socketPath);
 
   return {
     name: 'pod-resources',
     async collect(signal): Promise<Samples> {
       signal.throwIfAborted();
-      // grpc-js would only report UNAVAILABLE for a missing socket; say what is actually wrong.
+      // A failed connection would only say UNAVAILABLE for a missing socket; say what is actually wrong.
       await checkSocket(socketPath);
-      const { Client } = loadPodResourcesService();
-      // One channel for the source's life: grpc-js reconnects when the kubelet restarts and re-creates the socket.
-      client ??= new Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
-        'grpc.max_receive_message_length': 16 * 2 ** 20,
-      });
-      const lister = client;
-      const response = await new Promise<ListPodResourcesResponse>((resolve, reject) => {
-        const call = lister.List({}, { deadline: Date.now() + timeoutMs }, (error, answer) => {
-          signal.removeEventListener('abort', onAbort);
-          if (error) reject(signal.aborted ? signal.reason : grpcError(error, socketPath, timeoutMs));
-          else resolve(answer);
+      let message: Buffer;
+      try {
+        message = await channel.call({
+          path: LIST_PATH,
+          timeoutMs,
+          maxMessageBytes: MAX_MESSAGE_BYTES,
+          signal,
         });
-        const onAbort = () => call.cancel();
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
+      } catch (error) {
+        if (signal.aborted || !(error instanceof GrpcCallError)) throw error;
+        throw grpcError(error, socketPath, timeoutMs);
+      }
+      let response: ListPodResourcesResponse;
+      try {
+        response = decodeListPodResourcesResponse(message);
+      } catch (error) {
+        throw new MlcostError(
+          'parse',
+          `pod-resources List on ${socketPath}: the answer is not a ListPodResourcesResponse (${(error as Error).message})`,
+          { cause: error },
+        );
+      }
       return { devices: toDeviceAssignments(response, extraResources) };
     },
     stop(): void {
-      client?.close();
-      client = undefined;
+      channel.close();
     },
   };
 }
