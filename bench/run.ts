@@ -3,13 +3,16 @@
 // the exit status says only whether every benchmark ran.
 //
 // Options:
-//   --quick           short runs (1 s agent sampling, few repetitions, a 20k-sample synthetic scrape)
-//   --only <names>    comma-separated benchmark names to run (parser, agent)
+//   --quick           short runs (1 s agent sampling, few repetitions, a 20k-sample synthetic scrape, 50-node
+//                     ingest and query histories)
+//   --only <names>    comma-separated benchmark names to run (parser, agent, ingest, queries)
 //   --json <file>     also write the rows (and the machine) as JSON
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { runAgentBench } from './agent.bench.ts';
+import { runIngestBench } from './ingest.bench.ts';
 import { runParserBench } from './parser.bench.ts';
+import { runQueriesBench } from './queries.bench.ts';
 import { type Row, ratioOf, renderTable } from './table.ts';
 
 interface Benchmark {
@@ -17,10 +20,12 @@ interface Benchmark {
   run: (options: { quick: boolean; log: (line: string) => void }) => Promise<Row[]>;
 }
 
-/** Every benchmark, in the order they run. Later ones (ingest, queries, backfill scale) are added here. */
+/** Every benchmark, in the order they run (backfill and query scale runs are separate scripts: BENCHMARKS.md). */
 const BENCHMARKS: readonly Benchmark[] = [
   { name: 'parser', run: runParserBench },
   { name: 'agent', run: runAgentBench },
+  { name: 'ingest', run: runIngestBench },
+  { name: 'queries', run: runQueriesBench },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string>; json?: string } {
@@ -33,7 +38,9 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only?: Set<string
     else if (arg === '--json') result.json = argv[++i];
     else if (arg.startsWith('--json=')) result.json = arg.slice(7);
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only parser,agent] [--json file]\n');
+      process.stdout.write(
+        'usage: npm run bench -- [--quick] [--only parser,agent,ingest,queries] [--json file]\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (see --help)`);
   }

@@ -404,9 +404,16 @@ export function createCostQueries(db: Db) {
       mig_profile, gpu_hours, cost, activity)
     VALUES (@hour, @node, @kind, @gpu_id, @namespace, @pod, @unit_kind, @uuid, @model, @mig_profile,
       @gpu_hours, @cost, @activity)`);
-  const hoursIn = db.prepare<[number, number], { hour: number }>(
-    'SELECT DISTINCT hour FROM cost_hourly_nodes WHERE hour >= ? AND hour < ? ORDER BY hour',
-  );
+  // The distinct hours, found by skipping from one hour to the next on the primary key (hour, node): a month of a
+  // 5,000-node cluster is 720 index seeks instead of a scan of 3.6 million keys.
+  const hoursIn = db.prepare<[{ from: number; to: number }], { hour: number }>(`
+    WITH RECURSIVE hours (hour) AS (
+      SELECT (SELECT min(hour) FROM cost_hourly_nodes WHERE hour >= @from AND hour < @to)
+      UNION ALL
+      SELECT (SELECT min(hour) FROM cost_hourly_nodes WHERE hour > hours.hour AND hour < @to)
+      FROM hours WHERE hours.hour IS NOT NULL
+    )
+    SELECT hour FROM hours WHERE hour IS NOT NULL`);
   const hourNodes = db.prepare<[number], HourlyNodeRow>(
     'SELECT * FROM cost_hourly_nodes WHERE hour = ? ORDER BY node',
   );
@@ -777,7 +784,7 @@ export function createCostQueries(db: Db) {
     refreshNodeHours,
     /** Hours in [start, end) that have a roll-up. */
     hoursWithRollups(start: number, end: number): number[] {
-      return hoursIn.all(start, end).map((row) => row.hour);
+      return hoursIn.all({ from: start, to: end }).map((row) => row.hour);
     },
     readHour,
     /** GPU waste rows of one hour, every node. */
