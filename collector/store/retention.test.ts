@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../core/protocol/batch.ts';
+import { expiredWindowsSql, WINDOW_TABLES } from './retention.ts';
 import { openStore } from './store.ts';
 
 const window = (startMs: number) => ({
@@ -31,6 +32,19 @@ describe('retention', () => {
     expect(store.pruneBefore(t0 + 120_000)).toBe(6);
     const left = store.db.prepare('SELECT count(*) AS n FROM node_windows').get() as { n: number };
     expect(left.n).toBe(1);
+    store.close();
+  });
+
+  it('finds the old windows through the start index instead of scanning every window table each sweep', () => {
+    const store = openStore(join(mkdtempSync(join(tmpdir(), 'mlcost-ret-')), 'db.sqlite'));
+    for (const table of WINDOW_TABLES) {
+      const plan = store.db
+        .prepare(`EXPLAIN QUERY PLAN ${expiredWindowsSql(table)}`)
+        .all({ cutoff: 0 }) as Array<{
+        detail: string;
+      }>;
+      expect(plan.map((step) => step.detail).join('; ')).toContain(`USING INDEX ${table}_by_start`);
+    }
     store.close();
   });
 });
