@@ -93,3 +93,13 @@ export function parseQuantity(text: string | number): number {
   const scale = BINARY_SUFFIX[suffix] ?? DECIMAL_SUFFIX[suffix];
   return Number(match[1]) * scale!;
 }
+
+/** parseQuantity, or undefined for an absent or malformed quantity: one odd value must not drop a whole object. */
+export function tryParseQuantity(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseQuantity(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,7 +1,7 @@
 // The generator: deterministic for a seed, different across seeds, pools laid out as documented, every node and
 // pod marked simulated, node labels as GPU Feature Discovery and Karpenter write them, seats countable by hand.
 import { describe, expect, it } from 'vitest';
-import { describeNodeCostLabels, physicalGpuCount } from '../agent/sources/node-labels.ts';
+import { describeNodeCostLabels, physicalGpuCount } from '../core/node-labels.ts';
 import { generateCluster, planPools, uniqueTag } from './cluster.ts';
 import { hashInts, Rng, unitAt } from './random.ts';
 

@@ -1,6 +1,7 @@
 import type { V1Node, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { describeNodeCostLabels, nodeSampleOf } from './node-labels.ts';
+import { describeNodeCostLabels } from '../../core/node-labels.ts';
+import { nodeSampleOf } from './node-labels.ts';
 import {
   type OwnerKey,
   parseResourceAmounts,

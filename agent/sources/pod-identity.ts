@@ -2,7 +2,7 @@
 // and OOM kills, the workload at the top of the owner chain, and the ML identity (training job, pipeline run, Ray
 // cluster, served model). Pure: the source fetches owners and hands them in through an OwnerLookup.
 import type { V1Container, V1ContainerStatus, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
-import { parseQuantity } from '../../core/units.ts';
+import { tryParseQuantity } from '../../core/units.ts';
 import type { ContainerSpec, PodInfo, ResourceAmounts, WorkloadRef } from '../samples.ts';
 import { isGpuResourceName } from './gpu-device-id.ts';
 
@@ -160,16 +160,6 @@ function trainingJobOf(pod: V1Pod, labels: Record<string, string>): WorkloadRef 
     return { kind: fromTrainer ? 'TrainJob' : 'JobSet', name: jobSet };
   }
   return undefined;
-}
-
-/** parseQuantity, or undefined for an absent or malformed quantity: one odd value must not drop a whole object. */
-export function tryParseQuantity(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parseQuantity(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Orders GPU resources when a container asks for more than one: whole GPUs first, then shared, then MIG slices. */

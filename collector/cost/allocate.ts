@@ -1,7 +1,7 @@
 // Allocation of one node window: what each container held (CPU and memory at max(request, usage), GPUs by the
 // devices, MIG slices and shared replicas its pod holds, PVCs by requested size) priced at the node's prices,
 // what nobody held (idle), and GPU waste split into free and held-but-idle. Pure; rules in SPEC.md §3–§6.
-import { describeNodeCostLabels, type NodeGpuLabels } from '../../agent/sources/node-labels.ts';
+import { describeNodeCostLabels, type NodeGpuLabels } from '../../core/node-labels.ts';
 import { type Allocation, type AllocationProperties, emptyAllocation, finalize } from './allocation.ts';
 import { matchGpuModel } from './gpu-models.ts';
 import type { StoredContainer, StoredGpu, StoredHolder, StoredWindowInput } from './input.ts';

@@ -1,6 +1,6 @@
 // The Allocation record (OpenCost's field names, plus GPU efficiency) and its arithmetic: sums that add exactly
 // across containers, windows and nodes, and the averages and efficiencies derived from them.
-import type { CapacityType } from '../../agent/sources/node-labels.ts';
+import type { CapacityType } from '../../core/node-labels.ts';
 
 export interface AllocationProperties {
   node?: string;

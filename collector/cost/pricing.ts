@@ -1,7 +1,7 @@
 // Pricing: the `pricing:` section of mlcost.yaml (zod schema) and the prices one node is charged at, from its
 // labels (instance type, capacity type, GPU product), its GPUs' models and that configuration. Pure.
 import { z } from 'zod';
-import { type CapacityType, describeNodeCostLabels } from '../../agent/sources/node-labels.ts';
+import { type CapacityType, describeNodeCostLabels } from '../../core/node-labels.ts';
 import { matchGpuModel } from './gpu-models.ts';
 import type { StoredWindowInput } from './input.ts';
 import {

@@ -2,7 +2,7 @@
 // StoredWindowInput[] (node_windows ⋈ nodes, gpu_windows and container_windows, joined in JS on (node, start)),
 // model windows, and the hourly roll-ups of migration 0002 (one node-hour at a time, so memory stays bounded by one
 // hour of one node when writing and one hour of the cluster when reading).
-import type { CapacityType } from '../../agent/sources/node-labels.ts';
+import type { CapacityType } from '../../core/node-labels.ts';
 import { emptyAllocation, finalize } from '../cost/allocation.ts';
 import {
   type Allocation,
