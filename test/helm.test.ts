@@ -757,19 +757,24 @@ describe('the parts', () => {
     const service = find(rendered, 'Service', 'mlcost-collector');
     const smSpec = serviceMonitor.spec as {
       selector: { matchLabels: Record<string, string> };
-      endpoints: { port: string }[];
+      endpoints: { port: string; honorLabels?: boolean }[];
     };
     expect(service.metadata.labels).toMatchObject(smSpec.selector.matchLabels);
     expect(smSpec.endpoints.map((e) => e.port)).toEqual(['http']);
+    // The cost series name the workload (namespace, pod, container): its labels must win over the collector pod's
+    // own target labels, as alerts/mlcost.rules.yaml and the dashboards expect.
+    expect(smSpec.endpoints[0]!.honorLabels).toBe(true);
     const podMonitor = find(rendered, 'PodMonitor', 'mlcost-agent');
     const pmSpec = podMonitor.spec as {
       selector: { matchLabels: Record<string, string> };
-      podMetricsEndpoints: { port: string; relabelings: unknown[] }[];
+      podMetricsEndpoints: { port: string; honorLabels?: boolean; relabelings: unknown[] }[];
     };
     expect(podTemplate(agentOf(rendered)).metadata.labels).toMatchObject(pmSpec.selector.matchLabels);
     expect(podTemplate(collectorOf(rendered)).metadata.labels).not.toMatchObject(pmSpec.selector.matchLabels);
+    // Likewise the agent's GPU series name the pod holding the GPU, not the agent pod.
     expect(pmSpec.podMetricsEndpoints[0]).toMatchObject({
       port: 'metrics',
+      honorLabels: true,
       relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }],
     });
   });
