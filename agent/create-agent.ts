@@ -7,7 +7,7 @@ import { Agent } from './agent.ts';
 import { createGpuGauges } from './gpu-gauges.ts';
 import { type AgentMetrics, createAgentMetrics } from './metrics.ts';
 import { nodeNameFor } from './node-name.ts';
-import { SequenceFile } from './sequence-file.ts';
+import { agentIdOf, SequenceFile } from './sequence-file.ts';
 import type { BatchSink } from './sink.ts';
 import { type AgentMode, createSources } from './sources/registry.ts';
 
@@ -37,17 +37,18 @@ export function createAgent(
   const nodeName = nodeNameFor(config);
   const metrics = createAgentMetrics(deps.registry);
   const logger = deps.logger.child({ component: 'agent' });
-  const sink =
-    typeof deps.sink === 'function' ? deps.sink({ agentId: nodeName, metrics, logger }) : deps.sink;
+  const sequence = sequenceFileFor(config, nodeName);
+  const agentId = agentIdOf(nodeName, sequence.instance);
+  const sink = typeof deps.sink === 'function' ? deps.sink({ agentId, metrics, logger }) : deps.sink;
   return new Agent({
-    agentId: nodeName,
+    agentId,
     nodeName,
     intervalMs: config.agent.interval,
     windowMs: config.agent.window,
     sourceTimeoutMs: config.agent.sourceTimeout,
     sources: createSources(config, deps.mode, deps.logger),
     sink,
-    sequence: sequenceFileFor(config, nodeName),
+    sequence,
     metrics,
     logger,
     onSamples: createGpuGauges(deps.registry),

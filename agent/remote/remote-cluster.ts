@@ -12,6 +12,7 @@ import { sequenceFileFor } from '../create-agent.ts';
 import { createGpuGaugeMetrics, type GpuGaugeMetrics, gpuGaugeUpdater } from '../gpu-gauges.ts';
 import type { AgentMetrics } from '../metrics.ts';
 import type { PodInfo } from '../samples.ts';
+import { agentIdOf } from '../sequence-file.ts';
 import type { BatchSink } from '../sink.ts';
 import type { Source } from '../source.ts';
 import { createDcgmSource } from '../sources/dcgm.ts';
@@ -152,15 +153,16 @@ export class RemoteCluster {
       ),
     ];
 
+    const sequence = sequenceFileFor(this.config, nodeName);
     return new Agent({
-      agentId: nodeName,
+      agentId: agentIdOf(nodeName, sequence.instance),
       nodeName,
       intervalMs: this.config.agent.interval,
       windowMs: this.config.agent.window,
       sourceTimeoutMs: timeoutMs,
       sources,
       sink: this.deps.sink,
-      sequence: sequenceFileFor(this.config, nodeName),
+      sequence,
       metrics: this.deps.metrics,
       logger,
       onSamples: gpuGaugeUpdater(this.gpuGauges),

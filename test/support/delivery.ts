@@ -113,11 +113,11 @@ function batchFilesIn(dir: string): Array<{ sequence: number; windows: number; f
 export interface StoredBatches {
   /** (sequence, windows) rows of the batches table for the agent, by sequence. */
   batches: Array<{ sequence: number; windows: number; receivedAt: number }>;
-  /** Rows of node_windows for the node (the agent id is the node name). */
+  /** Rows of node_windows for the node. */
   nodeWindows: number;
 }
 
-/** What the collector's SQLite file holds for one agent; undefined while the file does not exist yet. */
+/** What the collector's SQLite file holds for one node's agent (any instance); undefined while the file does not exist yet. */
 export function stored(dbPath: string, agentId: string, node = agentId): StoredBatches | undefined {
   if (!existsSync(dbPath)) return undefined;
   const db = new Database(dbPath, { fileMustExist: true });
@@ -125,9 +125,11 @@ export function stored(dbPath: string, agentId: string, node = agentId): StoredB
     db.pragma('busy_timeout = 5000');
     const batches = db
       .prepare(
-        'SELECT sequence, windows, received_at AS receivedAt FROM batches WHERE agent_id = ? ORDER BY sequence',
+        // An agent's id is its node name and its sequence file's instance (agent/sequence-file.ts): `node/3fa94c1e`.
+        `SELECT sequence, windows, received_at AS receivedAt FROM batches
+         WHERE agent_id = @id OR substr(agent_id, 1, length(@id) + 1) = @id || '/' ORDER BY sequence`,
       )
-      .all(agentId) as StoredBatches['batches'];
+      .all({ id: agentId }) as StoredBatches['batches'];
     const nodeWindows = (
       db.prepare('SELECT count(*) AS n FROM node_windows WHERE node = ?').get(node) as { n: number }
     ).n;
