@@ -212,7 +212,7 @@ export async function runParserBench(options: ParserBenchOptions): Promise<Row[]
     }
   }
   // The same fixtures parsed in turn, one after the other in every batch, as an agent reads its exporters:
-  // no parser sees the same text twice in a row, so nothing it keeps from the previous call matches exactly.
+  // no parser sees the same text twice in a row, so what it keeps from its previous call came from another text.
   const inTurn =
     (parse: Parse): Parse =>
     () => {

@@ -212,6 +212,18 @@ describe('parsePrometheusText: labels', () => {
     ]);
   });
 
+  it('names samples after the family before them only where the name is written out unquoted', () => {
+    // A quoted family name is no bare sample name, even when the bare text before its `.` matches.
+    expectError(lines('# TYPE "my.metric" gauge', 'my.metric 1'), 2, 'bad metric name');
+    const families = parsePrometheusText(
+      lines('# TYPE h histogram', 'h_bucket{le="+Inf"} 1', 'h_count 1', 'h_sum 2', 'h_total 3'),
+    );
+    expect(families.map((f) => [f.name, f.type, f.samples.map((s) => s.name).join()])).toEqual([
+      ['h', 'histogram', 'h_bucket,h_count,h_sum'],
+      ['h_total', 'untyped', 'h_total'],
+    ]);
+  });
+
   it('keeps each sample its own labels object', () => {
     const samples = only(parsePrometheusText(lines('a 1', 'a 2'))).samples;
     expect(samples[0]?.labels).not.toBe(samples[1]?.labels);
@@ -585,6 +597,37 @@ describe('parsePrometheusText: repeated calls', () => {
     expect(parsePrometheusText(lines('# TYPE a gauge', 'a{x="1"} 1'))).toEqual([
       { name: 'a', type: 'gauge', samples: [{ name: 'a', labels: { x: '1' }, value: 1 }] },
     ]);
+  });
+
+  it('detects a duplicate label name in the call after one that threw with the name repeated', () => {
+    // The label-name cache outlives a call; one that threw mid label set must not leave it holding x twice.
+    expect(() => parsePrometheusText(lines('a{x="1",x="2"} 1'))).toThrow('duplicate label name "x"');
+    expectError(lines('a{x="1",x="2"} 1'), 1, 'duplicate label name "x"');
+    expect(() => parsePrometheusText(lines('a{x="1",y="2"} 1', 'a{x="1",y="2",x="3"} 1'))).toThrow(
+      'duplicate label name "x"',
+    );
+    expectError(lines('a{x="1",y="2",x="3"} 1'), 1, 'duplicate label name "x"');
+  });
+
+  it('reads the same labels whatever label sets the calls before read', () => {
+    const text = lines(
+      'm{a="1",b="2",c="3"} 1',
+      'm{b="2",c="3"} 2',
+      'm{c="3",a="1"} 3',
+      'm{a="1",c="3",b="2"} 4',
+    );
+    const expected = [
+      { a: '1', b: '2', c: '3' },
+      { b: '2', c: '3' },
+      { c: '3', a: '1' },
+      { a: '1', c: '3', b: '2' },
+    ];
+    for (const before of ['m{c="0",b="0",a="0"} 0', 'm{a="0",b="0",c="0",d="0"} 0', 'm{"a"="0"} 0', 'm 0']) {
+      parsePrometheusText(lines(before));
+      const samples = only(parsePrometheusText(text)).samples;
+      expect(samples.map((s) => s.labels)).toEqual(expected);
+      expect(samples.map((s) => Object.keys(s.labels).join())).toEqual(['a,b,c', 'b,c', 'c,a', 'a,c,b']);
+    }
   });
 
   it('leaves earlier results untouched by later calls', () => {
