@@ -135,62 +135,74 @@ function defaults(o: Common, extra: Record<string, unknown> = {}): Record<string
   };
 }
 
+/** What sets one panel kind apart: its default size, field defaults, options and (tables) transformations. */
+interface Kind {
+  w: number;
+  h: number;
+  fields?: Record<string, unknown>;
+  options: Record<string, unknown>;
+  transformations?: unknown[];
+}
+
+/** The shell every panel shares, around what its kind sets apart. */
+function panel(type: string, title: string, specs: QuerySpec[], o: Common, kind: Kind): PanelSpec {
+  return {
+    w: o.w ?? kind.w,
+    h: o.h ?? kind.h,
+    panel: {
+      type,
+      title,
+      description: o.description,
+      datasource: DS,
+      targets: targets(specs),
+      fieldConfig: { defaults: defaults(o, kind.fields), overrides: [] },
+      options: kind.options,
+      ...(kind.transformations ? { transformations: kind.transformations } : {}),
+    },
+  };
+}
+
+const LAST = { calcs: ['lastNotNull'], fields: '', values: false };
+
 function timeseries(
   title: string,
   specs: QuerySpec[],
   o: Common & { stack?: boolean; bars?: boolean },
 ): PanelSpec {
-  return {
-    w: o.w ?? 12,
-    h: o.h ?? 8,
-    panel: {
-      type: 'timeseries',
-      title,
-      description: o.description,
-      datasource: DS,
-      targets: targets(specs),
-      fieldConfig: {
-        defaults: defaults(o, {
-          custom: {
-            drawStyle: o.bars ? 'bars' : 'line',
-            lineWidth: 1,
-            fillOpacity: o.stack ? 60 : 10,
-            showPoints: 'never',
-            spanNulls: true,
-            stacking: { mode: o.stack ? 'normal' : 'none', group: 'A' },
-          },
-        }),
-        overrides: [],
-      },
-      options: {
-        legend: { displayMode: 'table', placement: 'right', showLegend: true, calcs: ['lastNotNull', 'max'] },
-        tooltip: { mode: 'multi', sort: 'desc' },
+  return panel('timeseries', title, specs, o, {
+    w: 12,
+    h: 8,
+    fields: {
+      custom: {
+        drawStyle: o.bars ? 'bars' : 'line',
+        lineWidth: 1,
+        fillOpacity: o.stack ? 60 : 10,
+        showPoints: 'never',
+        spanNulls: true,
+        stacking: { mode: o.stack ? 'normal' : 'none', group: 'A' },
       },
     },
-  };
+    options: {
+      legend: { displayMode: 'table', placement: 'right', showLegend: true, calcs: ['lastNotNull', 'max'] },
+      tooltip: { mode: 'multi', sort: 'desc' },
+    },
+  });
 }
 
 function stat(title: string, spec: QuerySpec, o: Common & { field?: string }): PanelSpec {
-  return {
-    w: o.w ?? 4,
-    h: o.h ?? 4,
-    panel: {
-      type: 'stat',
-      title,
-      description: o.description,
-      datasource: DS,
-      targets: targets([spec]),
-      fieldConfig: { defaults: defaults(o, { color: { mode: 'thresholds' } }), overrides: [] },
-      options: {
-        reduceOptions: { calcs: ['lastNotNull'], fields: o.field ?? '', values: false },
-        colorMode: 'value',
-        graphMode: spec.table ? 'none' : 'area',
-        justifyMode: 'auto',
-        textMode: 'auto',
-        orientation: 'auto',
-      },
+  return panel('stat', title, [spec], o, {
+    w: 4,
+    h: 4,
+    fields: { color: { mode: 'thresholds' } },
+    options: {
+      reduceOptions: { ...LAST, fields: o.field ?? '' },
+      colorMode: 'value',
+      graphMode: spec.table ? 'none' : 'area',
+      justifyMode: 'auto',
+      textMode: 'auto',
+      orientation: 'auto',
     },
-  };
+  });
 }
 
 function table(
@@ -201,96 +213,65 @@ function table(
   const exclude = Object.fromEntries(
     ['Time', '__name__', 'job', 'instance', ...(o.hide ?? [])].map((f) => [f, true]),
   );
-  return {
-    w: o.w ?? 12,
-    h: o.h ?? 8,
-    panel: {
-      type: 'table',
-      title,
-      description: o.description,
-      datasource: DS,
-      targets: targets(specs),
-      fieldConfig: { defaults: defaults(o), overrides: [] },
-      options: {
-        showHeader: true,
-        cellHeight: 'sm',
-        footer: { show: false, reducer: ['sum'], fields: '' },
-        ...(o.sortBy ? { sortBy: [{ displayName: o.sortBy, desc: true }] } : {}),
-      },
-      transformations: [
-        ...(specs.length > 1 ? [{ id: 'merge', options: {} }] : []),
-        { id: 'organize', options: { excludeByName: exclude, renameByName: o.rename ?? {} } },
-      ],
+  return panel('table', title, specs, o, {
+    w: 12,
+    h: 8,
+    options: {
+      showHeader: true,
+      cellHeight: 'sm',
+      footer: { show: false, reducer: ['sum'], fields: '' },
+      ...(o.sortBy ? { sortBy: [{ displayName: o.sortBy, desc: true }] } : {}),
     },
-  };
+    transformations: [
+      ...(specs.length > 1 ? [{ id: 'merge', options: {} }] : []),
+      { id: 'organize', options: { excludeByName: exclude, renameByName: o.rename ?? {} } },
+    ],
+  });
 }
 
 function heatmap(title: string, spec: QuerySpec, o: Common): PanelSpec {
-  return {
-    w: o.w ?? 24,
-    h: o.h ?? 10,
-    panel: {
-      type: 'heatmap',
-      title,
-      description: o.description,
-      datasource: DS,
-      targets: targets([spec]),
-      fieldConfig: { defaults: defaults(o), overrides: [] },
-      options: {
-        // Each series (one GPU) is a row; its activity over time is the colour.
-        calculate: false,
-        yAxis: { axisPlacement: 'left' },
-        rowsFrame: { layout: 'auto' },
-        color: {
-          mode: 'scheme',
-          scheme: 'RdYlGn',
-          fill: 'dark-orange',
-          scale: 'linear',
-          steps: 64,
-          min: 0,
-          max: 1,
-        },
-        cellGap: 1,
-        showValue: 'never',
-        tooltip: { mode: 'single', yHistogram: false },
-        legend: { show: true },
+  return panel('heatmap', title, [spec], o, {
+    w: 24,
+    h: 10,
+    options: {
+      // Each series (one GPU) is a row; its activity over time is the colour.
+      calculate: false,
+      yAxis: { axisPlacement: 'left' },
+      rowsFrame: { layout: 'auto' },
+      color: {
+        mode: 'scheme',
+        scheme: 'RdYlGn',
+        fill: 'dark-orange',
+        scale: 'linear',
+        steps: 64,
+        min: 0,
+        max: 1,
       },
+      cellGap: 1,
+      showValue: 'never',
+      tooltip: { mode: 'single', yHistogram: false },
+      legend: { show: true },
     },
-  };
+  });
 }
 
 function bargauge(title: string, specs: QuerySpec[], o: Common): PanelSpec {
-  return {
-    w: o.w ?? 12,
-    h: o.h ?? 8,
-    panel: {
-      type: 'bargauge',
-      title,
-      description: o.description,
-      datasource: DS,
-      targets: targets(specs),
-      fieldConfig: {
-        defaults: defaults(o, {
-          color: { mode: 'thresholds' },
-          thresholds: {
-            mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.9 },
-              { color: 'red', value: 1 },
-            ],
-          },
-        }),
-        overrides: [],
-      },
-      options: {
-        orientation: 'horizontal',
-        displayMode: 'gradient',
-        showUnfilled: true,
-        reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+  return panel('bargauge', title, specs, o, {
+    w: 12,
+    h: 8,
+    fields: {
+      color: { mode: 'thresholds' },
+      thresholds: {
+        mode: 'absolute',
+        steps: [
+          { color: 'green', value: null },
+          { color: 'orange', value: 0.9 },
+          { color: 'red', value: 1 },
+        ],
       },
     },
-  };
+    options: { orientation: 'horizontal', displayMode: 'gradient', showUnfilled: true, reduceOptions: LAST },
+  });
 }
 
 /** Places panels left to right, wrapping at Grafana's 24 columns, and numbers them. */
@@ -384,6 +365,14 @@ const NAMESPACE_LINK = {
   title: `Namespace ${grafana('__data.fields.namespace')}`,
   url: `/d/mlcost-namespace/mlcost-namespaces-and-teams?var-namespace=${grafana('__data.fields.namespace')}&${grafana('cluster:queryparam')}&${grafana('datasource:queryparam')}&${grafana('__url_time_range')}`,
 };
+
+/** On the namespace and GPU boards alike. */
+const GPUS_HELD_IDLE_TABLE = table('GPUs held idle', [tq(`mlcost_gpu_held_idle_cost{${C}, ${NS}}`)], {
+  description: 'Each GPU (or slice) held by an idle pod, with its cost per hour.',
+  rename: { Value: 'cost per hour' },
+  sortBy: 'cost per hour',
+  decimals: 2,
+});
 
 const overview: BoardSpec = {
   uid: 'mlcost-overview',
@@ -519,12 +508,7 @@ const namespaceBoard: BoardSpec = {
         decimals: 2,
       },
     ),
-    table('GPUs held idle', [tq(`mlcost_gpu_held_idle_cost{${C}, ${NS}}`)], {
-      description: 'Each GPU (or slice) held by an idle pod, with its cost per hour.',
-      rename: { Value: 'cost per hour' },
-      sortBy: 'cost per hour',
-      decimals: 2,
-    }),
+    GPUS_HELD_IDLE_TABLE,
     table(
       'Rightsizing savings per month',
       [tq(`namespace_kind:mlcost_rightsizing_savings:sum{${C}, ${NS}}`)],
@@ -608,12 +592,7 @@ const gpuBoard: BoardSpec = {
     stat('GPUs reporting', q(`count(mlcost_agent_gpu_activity_ratio{${C}})`), {
       description: 'GPUs and MIG slices the mlcost agents report.',
     }),
-    table('GPUs held idle', [tq(`mlcost_gpu_held_idle_cost{${C}, ${NS}}`)], {
-      description: 'Each GPU (or slice) held by an idle pod, with its cost per hour.',
-      rename: { Value: 'cost per hour' },
-      sortBy: 'cost per hour',
-      decimals: 2,
-    }),
+    GPUS_HELD_IDLE_TABLE,
     table('Free GPU capacity by node', [tq(`node:mlcost_gpu_free_cost:sum{${C}}`)], {
       description: 'Cost per hour of the GPU capacity nobody held, by node.',
       rename: { Value: 'cost per hour' },
