@@ -13,14 +13,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../core/version.ts';
 import { stopCleanly } from './support/delivery.ts';
-import {
-  cleanEnv,
-  freePort,
-  killAll,
-  MlcostProcess,
-  pollUntil,
-  runMlcost,
-} from './support/mlcost-process.ts';
+import { cleanEnv, killAll, type MlcostProcess, pollUntil } from './support/mlcost-process.ts';
+import { backfillSimulated, serveStore } from './support/simulated-store.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -162,59 +156,25 @@ async function scrape(): Promise<string> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mlcost-otlp-'));
-  const db = join(dir, 'mlcost.db');
-  const end = Math.floor(Date.now() / HOUR) * HOUR;
-  const simulate = runMlcost(
-    [
-      'simulate',
-      '--seed',
-      '3',
-      '--nodes',
-      '4',
-      '--days',
-      '2',
-      '--window',
-      '1h',
-      '--end',
-      new Date(end).toISOString(),
-      '--backfill',
-      '--db',
-      db,
-    ],
-    { cwd: dir, timeoutMs: 120_000 },
-  );
-  expect(simulate.status, simulate.stderr).toBe(0);
+  const { db, end } = backfillSimulated(dir, { seed: 3, nodes: 4, days: 2 });
   await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
   const otlpPort = (receiver.server.address() as AddressInfo).port;
-  const port = await freePort();
-  collector = new MlcostProcess(
-    [
-      'collector',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data-dir',
-      dir,
-      '--set',
-      `collector.database=${db}`,
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: dir,
-      env: cleanEnv({
-        MLCOST_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${otlpPort}/v1/metrics`,
-        MLCOST_OTLP_METRICS_INTERVAL: '1s',
-        MLCOST_OTLP_METRICS_HEADERS: 'x-scope-orgid=ml%20costs',
-        MLCOST_BUDGETS: JSON.stringify([
-          { name: 'everything-ml', label: 'app.kubernetes.io/part-of=ml', monthly: 5000 },
-          { name: 'idle', namespace: '__idle__', monthly: 100 },
-        ]),
-        OTEL_RESOURCE_ATTRIBUTES: 'k8s.cluster.name=sim',
-      }),
-    },
+  const served = await serveStore(
+    dir,
+    db,
+    cleanEnv({
+      MLCOST_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${otlpPort}/v1/metrics`,
+      MLCOST_OTLP_METRICS_INTERVAL: '1s',
+      MLCOST_OTLP_METRICS_HEADERS: 'x-scope-orgid=ml%20costs',
+      MLCOST_BUDGETS: JSON.stringify([
+        { name: 'everything-ml', label: 'app.kubernetes.io/part-of=ml', monthly: 5000 },
+        { name: 'idle', namespace: '__idle__', monthly: 100 },
+      ]),
+      OTEL_RESOURCE_ATTRIBUTES: 'k8s.cluster.name=sim',
+    }),
   );
-  const [, url] = await collector.waitForStdout(/running at (http:\/\/\S+)/, 60_000);
-  base = url!;
+  collector = served.process;
+  base = served.url;
   // Roll every hour up and fill the rightsizing cache before comparing anything.
   const all = `${new Date(end - 3 * DAY).toISOString()},${new Date(end + 2 * HOUR).toISOString()}`;
   for (const path of [`/api/v1/allocation?window=${encodeURIComponent(all)}`, '/api/v1/rightsizing']) {

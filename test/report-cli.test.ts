@@ -25,16 +25,8 @@ import {
   RIGHTSIZING_COLUMNS,
   SIMULATED_NOTE,
 } from '../cli/commands/report.ts';
-import {
-  CLI,
-  cleanEnv,
-  freePort,
-  killAll,
-  MlcostProcess,
-  requireTool,
-  runMlcost,
-  TSX,
-} from './support/mlcost-process.ts';
+import { CLI, cleanEnv, freePort, killAll, requireTool, TSX } from './support/mlcost-process.ts';
+import { backfillSimulated, serveStore } from './support/simulated-store.ts';
 
 const HOUR = 3_600_000;
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -115,46 +107,9 @@ const withoutGeneratedAt = (doc: Record<string, unknown>) => ({ ...doc, generate
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mlcost-report-cli-'));
-  const db = join(dir, 'mlcost.db');
-  const end = Math.floor(Date.now() / HOUR) * HOUR;
-  const simulate = runMlcost(
-    [
-      'simulate',
-      '--seed',
-      '1',
-      '--nodes',
-      '6',
-      '--days',
-      '5',
-      '--window',
-      '1h',
-      '--end',
-      new Date(end).toISOString(),
-      '--backfill',
-      '--db',
-      db,
-    ],
-    { cwd: dir, timeoutMs: 120_000 },
-  );
-  expect(simulate.status, simulate.stderr).toBe(0);
+  const { db, end } = backfillSimulated(dir, { seed: 1, nodes: 6, days: 5 });
   window = `${new Date(end - 5 * 24 * HOUR).toISOString()},${new Date(end).toISOString()}`;
-  const port = await freePort();
-  const collector = new MlcostProcess(
-    [
-      'collector',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data-dir',
-      dir,
-      '--set',
-      `collector.database=${db}`,
-      '--log-level',
-      'warn',
-    ],
-    { env: cleanEnv(), cwd: dir },
-  );
-  const [, url] = await collector.waitForStdout(/running at (http:\/\/\S+)/, 60_000);
-  base = url!;
+  base = (await serveStore(dir, db)).url;
   // The first cost query rolls every hour up; do it once here rather than inside a test's time.
   await api(`/api/v1/allocation?window=${encodeURIComponent(window)}`);
   await api('/api/v1/rightsizing');

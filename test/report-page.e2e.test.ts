@@ -15,14 +15,8 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMoney } from '../cli/commands/report.ts';
-import {
-  cleanEnv,
-  freePort,
-  killAll,
-  MlcostProcess,
-  REPO_ROOT,
-  runMlcost,
-} from './support/mlcost-process.ts';
+import { killAll, REPO_ROOT } from './support/mlcost-process.ts';
+import { backfillSimulated, serveStore } from './support/simulated-store.ts';
 
 // The callbacks given to page.evaluate run in Chromium. This file is compiled without TypeScript's DOM library (the
 // project is Node code), so the few browser globals they use are declared here, as loosely as they are used.
@@ -227,45 +221,8 @@ beforeAll(async () => {
     );
   }
   dir = mkdtempSync(join(tmpdir(), 'mlcost-report-page-'));
-  const db = join(dir, 'mlcost.db');
-  const end = Math.floor(Date.now() / HOUR) * HOUR;
-  const simulate = runMlcost(
-    [
-      'simulate',
-      '--seed',
-      '1',
-      '--nodes',
-      '10',
-      '--days',
-      '8',
-      '--window',
-      '1h',
-      '--end',
-      new Date(end).toISOString(),
-      '--backfill',
-      '--db',
-      db,
-    ],
-    { cwd: dir, timeoutMs: 120_000 },
-  );
-  expect(simulate.status, simulate.stderr).toBe(0);
-  const port = await freePort();
-  const collector = new MlcostProcess(
-    [
-      'collector',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data-dir',
-      dir,
-      '--set',
-      `collector.database=${db}`,
-      '--log-level',
-      'warn',
-    ],
-    { env: cleanEnv(), cwd: dir },
-  );
-  const [, url] = await collector.waitForStdout(/running at (http:\/\/\S+)/, 60_000);
-  base = url!;
+  const { db, end } = backfillSimulated(dir, { seed: 1, nodes: 10, days: 8 });
+  base = (await serveStore(dir, db)).url;
   // Roll every hour up and fill the rightsizing cache once, outside the tests' time.
   const all = `${new Date(end - 9 * DAY).toISOString()},${new Date(end + 2 * HOUR).toISOString()}`;
   await api('/api/v1/allocation', { window: all });

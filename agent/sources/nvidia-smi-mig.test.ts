@@ -1,35 +1,19 @@
 // Tests of the MIG inventory parsers (`nvidia-smi -L`, `nvidia-smi -q -x`) and their join, against the real
 // H100 MIG capture and the Telegraf `-q -x` files in test/fixtures/real/nvidia-smi/ (values read by hand, line
 // numbers of those files given), plus small hand-written inputs for the join rules no fixture shows.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import {
+  captureSection,
+  H100,
+  H100_MIG,
+  readNvidiaSmiFixture,
+} from '../../test/support/nvidia-smi-captures.ts';
 import { parseNvidiaSmiQueryCsv } from './nvidia-smi-csv.ts';
 import { buildMigSamples, parseNvidiaSmiList, parseNvidiaSmiXml } from './nvidia-smi-mig.ts';
 
 const MIB = 2 ** 20;
-const H100_MIG = 'utkuozdemir-capture__linux-x86_64__nvidia-h100-mig__590.48.01.txt';
-const H100 = 'utkuozdemir-capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt';
 const H100_UUID = 'GPU-00000000-0000-0000-0000-000000000000';
 const A100_UUID = 'GPU-513536b6-7d19-9063-b049-1e69664bb298';
-
-const read = (name: string) =>
-  readFileSync(new URL(`../../test/fixtures/real/nvidia-smi/${name}`, import.meta.url), 'utf8');
-
-/** The body of one `# <title>` section of a capture: the lines between its closing banner and the next. */
-function captureSection(file: string, title: string): string {
-  const lines = read(file).split('\n');
-  const at = lines.indexOf(`# ${title}`);
-  if (at === -1) throw new Error(`${file} has no section "# ${title}"`);
-  const banner = /^#{40,}$/;
-  let start = at + 1;
-  while (start < lines.length && !banner.test(lines[start]!)) start++;
-  let end = start + 1;
-  while (end < lines.length && !banner.test(lines[end]!)) end++;
-  return `${lines
-    .slice(start + 1, end)
-    .join('\n')
-    .trim()}\n`;
-}
 
 describe('parseNvidiaSmiList', () => {
   it('reads the H100 MIG listing: one GPU, four MIG devices', () => {
@@ -138,7 +122,7 @@ describe('the H100 MIG capture', () => {
 
 describe('parseNvidiaSmiXml', () => {
   it('reads the A100 in MIG mode (DTD v12): four MIG devices with their memory', () => {
-    const [gpu, ...rest] = parseNvidiaSmiXml(read('telegraf-a100-sxm4-v12.xml'));
+    const [gpu, ...rest] = parseNvidiaSmiXml(readNvidiaSmiFixture('telegraf-a100-sxm4-v12.xml'));
     expect(rest).toEqual([]);
     // Line 9: product_name NVIDIA A100-SXM4-80GB; line 153: uuid; line 189: pci_bus_id 00000000:01:00.0;
     // line 17: current_mig Enabled; lines 228-232: fb_memory_usage total 81920 MiB, used 50 MiB.
@@ -165,7 +149,10 @@ describe('parseNvidiaSmiXml', () => {
   });
 
   it("yields the A100 MIG XML's 4 instances, keyed parent/GI, with their memory", () => {
-    const instances = buildMigSamples([], parseNvidiaSmiXml(read('telegraf-a100-sxm4-v12.xml')));
+    const instances = buildMigSamples(
+      [],
+      parseNvidiaSmiXml(readNvidiaSmiFixture('telegraf-a100-sxm4-v12.xml')),
+    );
     // The v12 XML names no profile and no MIG UUID: both stay unset. No activity from nvidia-smi under MIG.
     expect(instances).toEqual(
       [3, 4, 5, 6].map((gi) => ({
@@ -181,7 +168,7 @@ describe('parseNvidiaSmiXml', () => {
   });
 
   it('reads GPUs without MIG and their processes (T4, DTD v11)', () => {
-    const [gpu] = parseNvidiaSmiXml(read('telegraf-tesla-t4.xml'));
+    const [gpu] = parseNvidiaSmiXml(readNvidiaSmiFixture('telegraf-tesla-t4.xml'));
     // Line 16: current_mig N/A; line 20: <mig_devices>None; lines 93-97: total 15360 MiB, used 1032 MiB;
     // lines 327-342: pid 675 /usr/lib/xorg/Xorg 22 MiB, pid 5762 python 1005 MiB, gpu_instance_id N/A.
     expect(gpu).toEqual({
@@ -211,7 +198,7 @@ describe('parseNvidiaSmiXml', () => {
   });
 
   it('reads the A10G (one Xorg process)', () => {
-    const [gpu] = parseNvidiaSmiXml(read('telegraf-a10g.xml'));
+    const [gpu] = parseNvidiaSmiXml(readNvidiaSmiFixture('telegraf-a10g.xml'));
     // Line 29: uuid GPU-9a9a6c50-...; lines 342-349: pid 725 /usr/lib/xorg/Xorg 22 MiB.
     expect(gpu!.uuid).toBe('GPU-9a9a6c50-2a47-2f51-a902-b82c3b127e94');
     expect(gpu!.migDevices).toEqual([]);

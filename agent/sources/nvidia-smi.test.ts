@@ -7,34 +7,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { captureSection, H100, H100_MIG, L40S } from '../../test/support/nvidia-smi-captures.ts';
 import { createNvidiaSmiSource } from './nvidia-smi.ts';
 import { GPU_QUERY_FIELDS } from './nvidia-smi-csv.ts';
 
 const MIB = 2 ** 20;
-const H100 = 'utkuozdemir-capture__linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt';
-const H100_MIG = 'utkuozdemir-capture__linux-x86_64__nvidia-h100-mig__590.48.01.txt';
-const L40S = 'utkuozdemir-capture__linux-x86_64__nvidia-l40s__595.80.txt';
 const UUID = 'GPU-00000000-0000-0000-0000-000000000000';
 const LOAD_QUERY = 'load :: query-gpu (csv, what the exporter parses)';
-
-/** The body of one `# <title>` section of a capture: the lines between its closing banner and the next. */
-function captureSection(file: string, title: string): string {
-  const lines = readFileSync(
-    new URL(`../../test/fixtures/real/nvidia-smi/${file}`, import.meta.url),
-    'utf8',
-  ).split('\n');
-  const at = lines.indexOf(`# ${title}`);
-  if (at === -1) throw new Error(`${file} has no section "# ${title}"`);
-  const banner = /^#{40,}$/;
-  let start = at + 1;
-  while (start < lines.length && !banner.test(lines[start]!)) start++;
-  let end = start + 1;
-  while (end < lines.length && !banner.test(lines[end]!)) end++;
-  return `${lines
-    .slice(start + 1, end)
-    .join('\n')
-    .trim()}\n`;
-}
 
 const root = mkdtempSync(join(tmpdir(), 'mlcost-nvidia-smi-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
