@@ -11,6 +11,8 @@
 // from their raw windows one node at a time. Results are built by streaming accumulators that reproduce the pure
 // model's aggregateAllocations / modelCosts / jobCosts exactly (sharing idle is linear in each row's own cost, so
 // it is applied to the sums at the end), which collector/store/cost-queries.test.ts checks on generated history.
+// Served models read whole hours from the hourly served-model roll-up instead (summed over the range in SQL; SPEC.md
+// §10), which collector/store/model-costs.test.ts checks against reading every serving pod's rows hour by hour.
 import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { parseDuration } from '../core/units.ts';
@@ -50,6 +52,7 @@ import {
   HOUR_MS,
   type HourlyGpuWaste,
   hourOf,
+  type PodSumRow,
 } from './store/cost-queries.ts';
 import type { Store } from './store/store.ts';
 
@@ -642,6 +645,7 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
     const { window } = query;
     const weight = query.generatedTokenWeight ?? DEFAULT_GENERATED_TOKEN_WEIGHT;
     const scopes = new IdleScopes(query.idleByNode ?? false);
+    const share = query.shareIdle ? scopes : null;
     const namespaces = query.namespaces && query.namespaces.length > 0 ? new Set(query.namespaces) : null;
     interface Acc {
       model: string;
@@ -654,6 +658,8 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
       requestsOk: number;
       requestsFailed: number;
     }
+    // Accumulators are made in the order the model is first met (segments in time order; in an hour, its model
+    // records before its pods' rows), which orders models of equal cost in the answer.
     const accs = new Map<string, Acc>();
     const accumulator = (
       model: string,
@@ -681,8 +687,6 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
       if (acc.server === null && server !== null) acc.server = server;
       return acc;
     };
-    // What each pod served anywhere in the range: where a pod-hour has no model record of its own. Whole hours
-    // from the hourly model sums (kept as long as the roll-ups), cut hours from the raw model windows.
     const segments = planSegments(window, window.end - window.start);
     const rollupSegments = segments.filter((segment) => segment.rollup);
     const firstHour = rollupSegments[0]?.start;
@@ -690,28 +694,42 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
     if (firstHour !== undefined && lastHourEnd !== undefined) {
       await refreshRollups({ from: firstHour, to: lastHourEnd });
     }
-    const servedByPod = new Map<string, Map<string, string>>();
-    const servedSomewhere = [
-      ...(firstHour !== undefined && lastHourEnd !== undefined
-        ? queries.servedModelsHourly(firstHour, lastHourEnd)
-        : []),
-      ...segments
-        .filter((segment) => !segment.rollup)
-        .flatMap((segment) => queries.servedModels(segment.start, segment.end)),
-    ];
-    for (const s of servedSomewhere) {
-      const key = `${s.namespace}/${s.pod}`;
-      const served = servedByPod.get(key) ?? new Map<string, string>();
-      served.set(s.model, s.server);
-      servedByPod.set(key, served);
+    const cutSegments = segments.filter((segment) => !segment.rollup);
+
+    // What each pod served anywhere in the range, for a pod-hour without a model record of its own: whole hours
+    // from the hourly model sums (kept as long as the roll-ups), cut hours from the raw model windows.
+    const servedInCuts = new Map<string, Array<{ model: string; server: string }>>();
+    for (const segment of cutSegments) {
+      for (const s of queries.servedModels(segment.start, segment.end)) {
+        const key = `${s.namespace}/${s.pod}`;
+        const list = servedInCuts.get(key);
+        if (list) list.push(s);
+        else servedInCuts.set(key, [s]);
+      }
     }
+    const servedCache = new Map<string, Map<string, string> | null>();
+    const servedBy = (namespace: string, pod: string): Map<string, string> | null => {
+      const key = `${namespace}/${pod}`;
+      let served = servedCache.get(key);
+      if (served === undefined) {
+        const map = new Map<string, string>();
+        if (firstHour !== undefined && lastHourEnd !== undefined) {
+          for (const s of queries.podServedModels(namespace, pod, firstHour, lastHourEnd))
+            map.set(s.model, s.server);
+        }
+        for (const s of servedInCuts.get(key) ?? []) map.set(s.model, s.server);
+        served = map.size > 0 ? map : null;
+        servedCache.set(key, served);
+      }
+      return served;
+    };
+
+    // Cut hours: every node's raw windows, allocated; a pod's cost in a node-window goes to the models it served
+    // there (SPEC.md §10).
     let segmentModels = new Map<string, StoredModelWindow[]>();
     const onSegment = (segment: Segment) => {
       segmentModels = new Map();
-      const records = segment.rollup
-        ? queries.hourModelWindows(segment.start)
-        : queries.modelWindowsSummed(segment.start, segment.end);
-      for (const m of records) {
+      for (const m of queries.modelWindowsSummed(segment.start, segment.end)) {
         const key = `${m.node}|${m.namespace}|${m.pod}`;
         const list = segmentModels.get(key);
         if (list) list.push(m);
@@ -724,7 +742,6 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
         acc.pods.add(`${m.namespace}/${m.pod}`);
       }
     };
-    /** A pod's cost in a node-window (or node-hour) goes to the models it served there (SPEC.md §10). */
     const addPodRows = (allocations: readonly Allocation[]) => {
       const pods = new Map<string, Allocation[]>();
       for (const row of allocations) {
@@ -743,6 +760,7 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
         const servedModel = rows.every((r) => r.properties.servedModel === rows[0]!.properties.servedModel)
           ? rows[0]!.properties.servedModel
           : undefined;
+        const elsewhere = inWindow ? null : servedBy(namespace, pod);
         if (inWindow) {
           served = inWindow.map((m) => ({
             model: m.model,
@@ -750,13 +768,8 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
             tokens: m.promptTokens + m.generatedTokens,
             requests: m.requestsOk + m.requestsFailed,
           }));
-        } else if (servedByPod.has(podName)) {
-          served = [...servedByPod.get(podName)!].map(([model, server]) => ({
-            model,
-            server,
-            tokens: 0,
-            requests: 0,
-          }));
+        } else if (elsewhere) {
+          served = [...elsewhere].map(([model, server]) => ({ model, server, tokens: 0, requests: 0 }));
         } else if (servedModel) {
           served = [{ model: servedModel, server: null, tokens: 0, requests: 0 }];
         } else {
@@ -779,27 +792,127 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
         }
       }
     };
-    const servingPods = [...servedByPod.keys()];
-    await walk(segments, {
-      segment: onSegment,
-      window: (w) => {
-        for (const row of w.allocations) scopes.addRow(row);
-        scopes.addIdle(w.idle);
-        addPodRows(w.allocations);
-      },
-      // Whole hours: the serving pods' rows only, and idle from the hour's totals.
-      rollupHour: (hour) => {
-        for (const t of queries.scopeTotals(hour, scopes.byNode)) scopes.addTotals(t.scope, t.own, t.idle);
-        addPodRows(queries.readRows(hour, { servingPods }));
-        return true;
-      },
-    });
-    const share = query.shareIdle ? scopes : null;
+    const cutHour = (segment: Segment) =>
+      walk([segment], {
+        segment: onSegment,
+        window: (w) => {
+          for (const row of w.allocations) scopes.addRow(row);
+          scopes.addIdle(w.idle);
+          addPodRows(w.allocations);
+        },
+      });
+
+    for (const segment of cutSegments) if (segment.start < (firstHour ?? window.end)) await cutHour(segment);
+    if (firstHour !== undefined && lastHourEnd !== undefined) {
+      addRolledUpHours(firstHour, lastHourEnd);
+    }
+    for (const segment of cutSegments) if (segment.start >= (firstHour ?? window.end)) await cutHour(segment);
+
+    /**
+     * Whole hours, from the hourly served-model rows (cost_hourly_model_costs: each pod's share per model and
+     * node-hour, summed over the range in SQL) and the serving pods' node-hours without records of their own
+     * (cost_hourly_model_unmatched), shared out here among the models the pod served in the range, else its
+     * identity. Idle comes from each hour's totals.
+     */
+    function addRolledUpHours(from: number, to: number): void {
+      if (share) {
+        for (const hour of queries.hoursWithRollups(from, to)) {
+          for (const t of queries.scopeTotals(hour, scopes.byNode)) scopes.addTotals(t.scope, t.own, t.idle);
+        }
+      }
+      const byNode = share !== null && scopes.byNode;
+      const groups = queries.modelCostGroups(from, to, byNode);
+      // A pod first seen serving in a cut hour has no rows kept for it in whole hours: read its rows there.
+      const late = [...servedInCuts.keys()].filter((name) => {
+        const [namespace, pod] = splitPod(name);
+        return !queries.podServedAnyHour(namespace, pod);
+      });
+      const lateSet = new Set(late);
+      const lateRows = late
+        .flatMap((name) => queries.podHours(...splitPod(name), from, to))
+        .sort(compareHourRows);
+      // The order models are first met: per hour, records (node, namespace, pod, model) before pod rows.
+      interface First {
+        hour: number;
+        node: string;
+        pod: string;
+        namespace: string;
+        model: string;
+        server: string;
+      }
+      const firsts = new Map<string, First>();
+      for (const g of groups) {
+        const [hour, node, pod, server] = g.first_key.split('\x1f') as [string, string, string, string];
+        const first: First = {
+          hour: Number(hour),
+          node,
+          pod,
+          namespace: g.namespace,
+          model: g.model,
+          server,
+        };
+        const key = `${g.namespace}|${g.model}`;
+        const known = firsts.get(key);
+        if (!known || compareFirst(first, known) < 0) firsts.set(key, first);
+      }
+      const recordFirsts = [...firsts.values()].sort(compareFirst);
+      let next = 0;
+      const metRecordsUpTo = (hour: number) => {
+        for (; next < recordFirsts.length && recordFirsts[next]!.hour <= hour; next++) {
+          const f = recordFirsts[next]!;
+          accumulator(f.model, f.namespace, f.server, f.hour, f.hour + HOUR_MS);
+        }
+      };
+      const addUnmatched = (row: PodSumRow) => {
+        metRecordsUpTo(row.hour);
+        const elsewhere = servedBy(row.namespace, row.pod);
+        let served: Array<{ model: string; server: string | null }>;
+        if (elsewhere) served = [...elsewhere].map(([model, server]) => ({ model, server }));
+        else if (row.served_model !== null) served = [{ model: row.served_model, server: null }];
+        else return;
+        const allocation = sumsAllocation(row.start, row.end, row);
+        const scope = scopes.byNode ? row.node : '';
+        for (const s of served) {
+          const acc = accumulator(s.model, row.namespace, s.server, row.start, row.end);
+          acc.group.add(allocation, 1 / served.length, scope);
+          acc.pods.add(`${row.namespace}/${row.pod}`);
+        }
+      };
+      // In (hour, node, namespace, pod) order, a day at a time, a late pod's rows merged in.
+      let nextLate = 0;
+      for (let day = from; day < to; day += DAY_MS) {
+        for (const row of queries.unmatchedPodHours(day, Math.min(to, day + DAY_MS))) {
+          if (lateSet.has(`${row.namespace}/${row.pod}`)) continue;
+          while (nextLate < lateRows.length && compareHourRows(lateRows[nextLate]!, row) < 0) {
+            addUnmatched(lateRows[nextLate++]!);
+          }
+          addUnmatched(row);
+        }
+      }
+      while (nextLate < lateRows.length) addUnmatched(lateRows[nextLate++]!);
+      metRecordsUpTo(Number.POSITIVE_INFINITY);
+      for (const g of groups) {
+        const acc = accs.get(`${g.namespace}|${g.model}`)!;
+        acc.promptTokens += g.prompt_tokens;
+        acc.generatedTokens += g.generated_tokens;
+        acc.requestsOk += g.requests_ok;
+        acc.requestsFailed += g.requests_failed;
+        const allocation = sumsAllocation(
+          g.start ?? Number.POSITIVE_INFINITY,
+          g.end ?? Number.NEGATIVE_INFINITY,
+          g,
+        );
+        acc.group.add(allocation, 1, g.node);
+      }
+      for (const { namespace, model, pods } of queries.modelPods(from, to)) {
+        const acc = accs.get(`${namespace}|${model}`)!;
+        for (const pod of pods) acc.pods.add(`${namespace}/${pod}`);
+      }
+    }
+
     return [...accs.values()]
       .filter((acc) => !namespaces || namespaces.has(acc.namespace))
-      .map((acc) => {
-        return modelCostOf(acc, acc.group.finish(share), weight);
-      })
+      .map((acc) => modelCostOf(acc, acc.group.finish(share), weight))
       .sort((a, b) => b.totalCost - a.totalCost);
   }
 
@@ -849,7 +962,7 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
       // Whole hours: the jobs' rows only, and idle from the hour's totals.
       rollupHour: (hour) => {
         for (const t of queries.scopeTotals(hour, scopes.byNode)) scopes.addTotals(t.scope, t.own, t.idle);
-        for (const row of queries.readRows(hour, { jobs: true })) addJobRow(row);
+        for (const row of queries.readJobRows(hour)) addJobRow(row);
         return true;
       },
     });
@@ -1004,6 +1117,73 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
     },
   };
 }
+
+const splitPod = (name: string): [string, string] => {
+  const at = name.indexOf('/');
+  return [name.slice(0, at), name.slice(at + 1)];
+};
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Rows in (hour, node, namespace, pod) order. */
+function compareHourRows(a: PodSumRow, b: PodSumRow): number {
+  return (
+    a.hour - b.hour ||
+    compareStrings(a.node, b.node) ||
+    compareStrings(a.namespace, b.namespace) ||
+    compareStrings(a.pod, b.pod)
+  );
+}
+
+/** Model records in the order an hour's are read: (hour, node, namespace, pod, model). */
+function compareFirst(
+  a: { hour: number; node: string; namespace: string; pod: string; model: string },
+  b: { hour: number; node: string; namespace: string; pod: string; model: string },
+): number {
+  return (
+    a.hour - b.hour ||
+    compareStrings(a.node, b.node) ||
+    compareStrings(a.namespace, b.namespace) ||
+    compareStrings(a.pod, b.pod) ||
+    compareStrings(a.model, b.model)
+  );
+}
+
+/** An allocation holding stored sums (snake_case columns) over [start, end). */
+function sumsAllocation(start: number, end: number, row: Record<SumColumnName, number>): Allocation {
+  const a = emptyAllocation('', {}, start, end);
+  a.cpuCoreHours = row.cpu_core_hours;
+  a.cpuCoreRequestHours = row.cpu_core_request_hours;
+  a.cpuCoreUsageHours = row.cpu_core_usage_hours;
+  a.ramByteHours = row.ram_byte_hours;
+  a.ramByteRequestHours = row.ram_byte_request_hours;
+  a.ramByteUsageHours = row.ram_byte_usage_hours;
+  a.gpuHours = row.gpu_hours;
+  a.gpuActiveHours = row.gpu_active_hours;
+  a.gpuMeasuredHours = row.gpu_measured_hours;
+  a.pvByteHours = row.pv_byte_hours;
+  a.cpuCost = row.cpu_cost;
+  a.ramCost = row.ram_cost;
+  a.gpuCost = row.gpu_cost;
+  a.pvCost = row.pv_cost;
+  return a;
+}
+
+type SumColumnName =
+  | 'cpu_core_hours'
+  | 'cpu_core_request_hours'
+  | 'cpu_core_usage_hours'
+  | 'ram_byte_hours'
+  | 'ram_byte_request_hours'
+  | 'ram_byte_usage_hours'
+  | 'gpu_hours'
+  | 'gpu_active_hours'
+  | 'gpu_measured_hours'
+  | 'pv_byte_hours'
+  | 'cpu_cost'
+  | 'ram_cost'
+  | 'gpu_cost'
+  | 'pv_cost';
 
 function mergeIntervals(intervals: Array<[number, number]>): Array<[number, number]> {
   const sorted = [...intervals].sort((a, b) => a[0] - b[0]);

@@ -1,7 +1,8 @@
 // What the cost model reads from and writes to the store: raw windows for one node and range as
 // StoredWindowInput[] (node_windows ⋈ nodes, gpu_windows and container_windows, joined in JS on (node, start)),
 // model windows, and the hourly roll-ups of migration 0002 (one node-hour at a time, so memory stays bounded by one
-// hour of one node when writing and one hour of the cluster when reading).
+// hour of one node when writing and one hour of the cluster when reading), and of migration 0003 (served-model
+// costs per hour, built from an hour's roll-ups with its namespace sums).
 import type { CapacityType } from '../../core/node-labels.ts';
 import { emptyAllocation, finalize } from '../cost/allocation.ts';
 import {
@@ -19,6 +20,9 @@ import {
 import type { Db } from './database.ts';
 
 export const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** A day's 24 hour bits. */
+const ALL_HOURS = 0xffffff;
 
 /** Start of the UTC hour holding `time` (epoch ms). */
 export function hourOf(time: number): number {
@@ -192,6 +196,48 @@ const AGREED = [
 const SUM_COLUMNS = ROW_COLUMNS.slice(ROW_COLUMNS.indexOf('cpu_core_hours'));
 
 type RawRow = unknown[];
+
+type SumColumn = (typeof SUM_COLUMNS)[number];
+
+/** A pod's allocation rows on one node-hour summed (cost_hourly_model_unmatched's rows have this shape). */
+export type PodSumRow = {
+  hour: number;
+  node: string;
+  namespace: string;
+  pod: string;
+  start: number;
+  end: number;
+  /** The served-model identity all the rows agree on, else null. */
+  served_model: string | null;
+} & Record<SumColumn, number>;
+
+/** cost_hourly_model_costs summed over a range per namespace and model (and node, when asked). */
+export type ModelCostGroupRow = {
+  namespace: string;
+  model: string;
+  node: string;
+  first_hour: number;
+  /** The first row in (hour, node, pod) order: `hour␟node␟pod␟server`, hour zero-padded. */
+  first_key: string;
+  start: number | null;
+  end: number | null;
+  requests_ok: number;
+  requests_failed: number;
+  prompt_tokens: number;
+  generated_tokens: number;
+} & Record<SumColumn, number>;
+
+interface ModelRecordRow {
+  node: string;
+  namespace: string;
+  pod: string;
+  model: string;
+  server: string;
+  requests_ok: number;
+  requests_failed: number;
+  prompt_tokens: number;
+  generated_tokens: number;
+}
 
 interface WasteRow {
   hour: number;
@@ -375,12 +421,6 @@ export function createCostQueries(db: Db) {
   >(`
     SELECT node, namespace, pod, model, server, requests_ok, requests_failed, prompt_tokens, generated_tokens
     FROM cost_hourly_models WHERE hour = ? ORDER BY node, namespace, pod, model`);
-  const servedModelsHourly = db.prepare<
-    [number, number],
-    { namespace: string; pod: string; model: string; server: string }
-  >(`
-    SELECT namespace, pod, model, max(server) AS server FROM cost_hourly_models WHERE hour >= ? AND hour < ?
-    GROUP BY namespace, pod, model`);
   const insertNode = db.prepare(`
     INSERT INTO cost_hourly_nodes (hour, node, start, end, windows, currency, discount, price_source,
       cpu_core_hours, ram_byte_hours, gpu_hours, cpu_cost, ram_cost, gpu_cost, total_cost, storage_cost,
@@ -426,15 +466,6 @@ export function createCostQueries(db: Db) {
     .prepare<[number], RawRow>(
       `SELECT ${SELECT_ROW} FROM cost_hourly_allocations
        WHERE hour = ? AND idle = 0 AND ml_job_kind IS NOT NULL AND ml_job_name IS NOT NULL`,
-    )
-    .raw();
-  // Every row of a pod that is a served model's identity or served a model (JSON list of `namespace/pod`).
-  const hourServingRows = db
-    .prepare<[{ hour: number; pods: string }], RawRow>(
-      `SELECT ${SELECT_ROW} FROM cost_hourly_allocations
-       WHERE hour = @hour AND idle = 0 AND (namespace || '/' || pod) IN (
-         SELECT namespace || '/' || pod FROM cost_hourly_allocations WHERE hour = @hour AND served_model IS NOT NULL
-         UNION SELECT value FROM json_each(@pods))`,
     )
     .raw();
   const hourSummary = db
@@ -483,13 +514,122 @@ export function createCostQueries(db: Db) {
     'cost_hourly_namespaces',
     'cost_hourly_gpu_waste',
     'cost_hourly_models',
+    'cost_hourly_model_costs',
+    'cost_hourly_model_unmatched',
+    'cost_hourly_model_sums',
     'cost_dirty_summaries',
   ].map((table) => db.prepare(`DELETE FROM ${table} WHERE hour < ?`));
+  // A day's pods lose the bits of the hours before the cutoff; days left with none go.
+  const deletePodDaysBefore = db.prepare(`DELETE FROM cost_daily_model_pods WHERE day + ${DAY_MS} <= ?`);
+  const clearPodHoursBefore = db.prepare(`
+    UPDATE cost_daily_model_pods SET mask = mask & ~((1 << ((@cutoff - day + ${HOUR_MS - 1}) / ${HOUR_MS})) - 1)
+    WHERE day < @cutoff`);
+  const deleteEmptyPodDays = db.prepare('DELETE FROM cost_daily_model_pods WHERE mask = 0');
   const getState = db.prepare<[string], { value: string }>(
     'SELECT value FROM cost_rollup_state WHERE key = ?',
   );
   const setState = db.prepare(
     'INSERT INTO cost_rollup_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
+
+  // Served-model costs per hour (migration 0003), built from the hour's roll-ups with its namespace sums.
+  const SUM_LIST = SUM_COLUMNS.join(', ');
+  const deleteModelCosts = db.prepare('DELETE FROM cost_hourly_model_costs WHERE hour = ?');
+  const deleteUnmatched = db.prepare('DELETE FROM cost_hourly_model_unmatched WHERE hour = ?');
+  const insertModelCost = db.prepare(`
+    INSERT INTO cost_hourly_model_costs (hour, node, namespace, pod, model, server, start, end, requests_ok,
+      requests_failed, prompt_tokens, generated_tokens, ${SUM_LIST})
+    VALUES (@hour, @node, @namespace, @pod, @model, @server, @start, @end, @requests_ok, @requests_failed,
+      @prompt_tokens, @generated_tokens, ${SUM_COLUMNS.map((c) => `@${c}`).join(', ')})`);
+  const insertUnmatched = db.prepare(`
+    INSERT INTO cost_hourly_model_unmatched (hour, node, namespace, pod, served_model, start, end, ${SUM_LIST})
+    VALUES (@hour, @node, @namespace, @pod, @served_model, @start, @end, ${SUM_COLUMNS.map((c) => `@${c}`).join(', ')})`);
+  // Each pod's rows on each node summed, for the pods that may be serving: a served-model identity on some row of
+  // the pod this hour, or model records in some hour (the models query's servingPods are a subset of these).
+  const podSums = (where: string, group: string) => `
+    SELECT hour, node, namespace, pod, min(start) AS start, max(end) AS end,
+      CASE WHEN count(served_model) = count(*) AND min(served_model) = max(served_model) THEN min(served_model) END
+        AS served_model,
+      ${SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')}
+    FROM cost_hourly_allocations WHERE ${where} AND idle = 0 GROUP BY ${group}`;
+  const hourPods = db.prepare<[{ hour: number }], PodSumRow & { identity: number }>(`
+    WITH pods AS (
+      SELECT hour, node, namespace, pod, min(start) AS start, max(end) AS end,
+        CASE WHEN count(served_model) = count(*) AND min(served_model) = max(served_model)
+          THEN min(served_model) END AS served_model,
+        max(max(served_model IS NOT NULL)) OVER (PARTITION BY namespace, pod) AS identity,
+        ${SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')}
+      FROM cost_hourly_allocations WHERE hour = @hour AND idle = 0 GROUP BY node, namespace, pod
+    )
+    SELECT * FROM pods p WHERE identity = 1
+      OR EXISTS (SELECT 1 FROM cost_hourly_models m WHERE m.namespace = p.namespace AND m.pod = p.pod)`);
+  const podInHour = db.prepare<[number, string, string, string], { one: number }>(
+    'SELECT 1 AS one FROM cost_hourly_allocations WHERE hour = ? AND node = ? AND namespace = ? AND pod = ? LIMIT 1',
+  );
+  const nodeInHour = db.prepare<[number, string], { one: number }>(
+    'SELECT 1 AS one FROM cost_hourly_nodes WHERE hour = ? AND node = ?',
+  );
+  const unmatchedInHour = db.prepare<[number, string, string, string], { one: number }>(
+    'SELECT 1 AS one FROM cost_hourly_model_unmatched WHERE hour = ? AND node = ? AND namespace = ? AND pod = ?',
+  );
+  const rollupBounds = db.prepare<[], { first: number | null; last: number | null }>(
+    'SELECT min(hour) AS first, max(hour) AS last FROM cost_hourly_nodes',
+  );
+  const nodeHourModelPods = db.prepare<[string, number, number], { namespace: string; pod: string }>(
+    'SELECT DISTINCT namespace, pod FROM model_windows WHERE node = ? AND start >= ? AND start < ?',
+  );
+  const podServedElsewhere = db.prepare<[string, string, number, number], { one: number }>(
+    'SELECT 1 AS one FROM cost_hourly_models WHERE namespace = ? AND pod = ? AND (hour < ? OR hour > ?) LIMIT 1',
+  );
+  const podKnown = db.prepare<[string, string], { one: number }>(
+    'SELECT 1 AS one FROM cost_hourly_models WHERE namespace = ? AND pod = ? LIMIT 1',
+  );
+  const podServedIn = db.prepare<[string, string, number, number], { model: string; server: string }>(`
+    SELECT model, max(server) AS server FROM cost_hourly_models
+    WHERE namespace = ? AND pod = ? AND hour >= ? AND hour < ? GROUP BY model ORDER BY model`);
+  const SUMMED = `sum(requests_ok) AS requests_ok, sum(requests_failed) AS requests_failed,
+      sum(prompt_tokens) AS prompt_tokens, sum(generated_tokens) AS generated_tokens,
+      ${SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')}`;
+  const modelCostGroupsCluster = db.prepare<[number, number], ModelCostGroupRow>(`
+    SELECT namespace, model, '' AS node, min(hour) AS first_hour,
+      min(printf('%015d', hour) || char(31) || first_node || char(31) || first_pod || char(31) || server)
+        AS first_key,
+      min(start) AS start, max(end) AS end, ${SUMMED}
+    FROM cost_hourly_model_sums WHERE hour >= ? AND hour < ? GROUP BY namespace, model`);
+  const modelCostGroupsByNode = db.prepare<[number, number], ModelCostGroupRow>(`
+    SELECT namespace, model, node, min(hour) AS first_hour,
+      min(printf('%015d', hour) || char(31) || node || char(31) || pod || char(31) || server) AS first_key,
+      min(start) AS start, max(end) AS end, ${SUMMED}
+    FROM cost_hourly_model_costs WHERE hour >= ? AND hour < ? GROUP BY namespace, model, node`);
+  const modelPodsIn = db.prepare<
+    [{ firstDay: number; lastDay: number; firstMask: number; lastMask: number }],
+    { namespace: string; model: string; pods: string }
+  >(`
+    SELECT namespace, model, group_concat(DISTINCT pod) AS pods FROM cost_daily_model_pods
+    WHERE day >= @firstDay AND day <= @lastDay
+      AND (mask & CASE WHEN day = @firstDay THEN @firstMask ELSE ${ALL_HOURS} END
+        & CASE WHEN day = @lastDay THEN @lastMask ELSE ${ALL_HOURS} END) != 0
+    GROUP BY namespace, model`);
+  const deleteModelSums = db.prepare('DELETE FROM cost_hourly_model_sums WHERE hour = ?');
+  const insertModelSums = db.prepare(`
+    INSERT INTO cost_hourly_model_sums (hour, namespace, model, first_node, first_pod, server, start, end,
+      requests_ok, requests_failed, prompt_tokens, generated_tokens, ${SUM_LIST})
+    VALUES (@hour, @namespace, @model, @first_node, @first_pod, @server, @start, @end, @requests_ok,
+      @requests_failed, @prompt_tokens, @generated_tokens, ${SUM_COLUMNS.map((c) => `@${c}`).join(', ')})`);
+  const clearPodHour = db.prepare(
+    'UPDATE cost_daily_model_pods SET mask = mask & ~@bit WHERE day = @day AND (mask & @bit) != 0',
+  );
+  const setPodHour = db.prepare(`
+    INSERT INTO cost_daily_model_pods (day, namespace, model, pod, mask)
+    SELECT DISTINCT @day, namespace, model, pod, @bit FROM cost_hourly_model_costs WHERE hour = @hour
+    ON CONFLICT (day, namespace, model, pod) DO UPDATE SET mask = mask | excluded.mask`);
+  const dropEmptyPodDays = db.prepare('DELETE FROM cost_daily_model_pods WHERE day = ? AND mask = 0');
+  const unmatchedIn = db.prepare<[number, number], PodSumRow>(
+    'SELECT * FROM cost_hourly_model_unmatched WHERE hour >= ? AND hour < ? ORDER BY hour, node, namespace, pod',
+  );
+  const podRowsIn = db.prepare<[{ namespace: string; pod: string; from: number; to: number }], PodSumRow>(
+    `${podSums('namespace = @namespace AND pod = @pod AND hour >= @from AND hour < @to', 'hour, node')}
+     ORDER BY hour, node`,
   );
 
   /** A node's raw windows with start in [start, end), oldest first. */
@@ -622,6 +762,9 @@ export function createCostQueries(db: Db) {
         deleteWaste.run(hour, node);
         deleteModels.run(hour, node);
         insertModels.run({ hour, node });
+        for (const { namespace, pod } of nodeHourModelPods.all(node, hour, hour + HOUR_MS)) {
+          if (!podServedElsewhere.get(namespace, pod, hour, hour)) markPodHours(node, namespace, pod, hour);
+        }
         const windows = readWindows(node, hour, hour + HOUR_MS);
         if (windows.length > 0) {
           const allocated = windows.map(allocate);
@@ -638,6 +781,130 @@ export function createCostQueries(db: Db) {
       return done;
     },
   );
+
+  /**
+   * A pod's first model records: the hours already built without it (its node-hours with rows and no record, and no
+   * served-model identity) would now have it as a serving pod, so they are rebuilt. Walks from `hour` both ways
+   * while the pod has rows on the node (hours the node has no roll-up for are stepped over).
+   */
+  function markPodHours(node: string, namespace: string, pod: string, hour: number): void {
+    const { first, last } = rollupBounds.get()!;
+    if (first === null || last === null) return;
+    for (const step of [-HOUR_MS, HOUR_MS]) {
+      for (let h = hour + step; h >= first && h <= last; h += step) {
+        if (podInHour.get(h, node, namespace, pod)) {
+          if (!unmatchedInHour.get(h, node, namespace, pod)) markSummaryDirty.run(h);
+        } else if (nodeInHour.get(h, node)) break;
+      }
+    }
+  }
+
+  /**
+   * The served-model rows of one hour (SPEC.md §10): a pod's rows on a node-hour go to the models it has records
+   * for there, by tokens (else requests, else evenly); a serving pod without records there is kept whole.
+   */
+  function rebuildModelCosts(hour: number): void {
+    deleteModelCosts.run(hour);
+    deleteUnmatched.run(hour);
+    deleteModelSums.run(hour);
+    const records = new Map<string, ModelRecordRow[]>();
+    // Per namespace and model, in the order of the hour's first record (node, namespace, pod, model).
+    const sums = new Map<string, Record<string, unknown> & Record<SumColumn, number>>();
+    for (const r of hourModels.all(hour)) {
+      const key = `${r.node}|${r.namespace}|${r.pod}`;
+      const list = records.get(key);
+      if (list) list.push(r);
+      else records.set(key, [r]);
+      const sumKey = `${r.namespace}|${r.model}`;
+      if (!sums.has(sumKey)) {
+        const row: Record<string, unknown> = {
+          hour,
+          namespace: r.namespace,
+          model: r.model,
+          first_node: r.node,
+          first_pod: r.pod,
+          server: r.server,
+          start: null,
+          end: null,
+          requests_ok: 0,
+          requests_failed: 0,
+          prompt_tokens: 0,
+          generated_tokens: 0,
+        };
+        for (const c of SUM_COLUMNS) row[c] = 0;
+        sums.set(sumKey, row as Record<string, unknown> & Record<SumColumn, number>);
+      }
+    }
+    const write = (list: readonly ModelRecordRow[], pod: PodSumRow | null) => {
+      let tokens = 0;
+      let requests = 0;
+      for (const r of list) {
+        tokens += r.prompt_tokens + r.generated_tokens;
+        requests += r.requests_ok + r.requests_failed;
+      }
+      for (const r of list) {
+        const share =
+          tokens > 0
+            ? (r.prompt_tokens + r.generated_tokens) / tokens
+            : requests > 0
+              ? (r.requests_ok + r.requests_failed) / requests
+              : 1 / list.length;
+        const params: Record<string, unknown> = {
+          hour,
+          node: r.node,
+          namespace: r.namespace,
+          pod: r.pod,
+          model: r.model,
+          server: r.server,
+          start: pod?.start ?? null,
+          end: pod?.end ?? null,
+          requests_ok: r.requests_ok,
+          requests_failed: r.requests_failed,
+          prompt_tokens: r.prompt_tokens,
+          generated_tokens: r.generated_tokens,
+        };
+        for (const c of SUM_COLUMNS) params[c] = pod ? pod[c] * share : 0;
+        insertModelCost.run(params);
+        const sum = sums.get(`${r.namespace}|${r.model}`)!;
+        for (const c of SUM_COLUMNS) sum[c] += params[c] as number;
+        for (const c of ['requests_ok', 'requests_failed', 'prompt_tokens', 'generated_tokens'] as const) {
+          sum[c] = (sum[c] as number) + r[c];
+        }
+        if (pod) {
+          sum.start = sum.start === null ? pod.start : Math.min(sum.start as number, pod.start);
+          sum.end = sum.end === null ? pod.end : Math.max(sum.end as number, pod.end);
+        }
+      }
+    };
+    for (const pod of hourPods.all({ hour })) {
+      const key = `${pod.node}|${pod.namespace}|${pod.pod}`;
+      const list = records.get(key);
+      if (list) {
+        records.delete(key);
+        write(list, pod);
+      } else {
+        const params: Record<string, unknown> = {
+          hour,
+          node: pod.node,
+          namespace: pod.namespace,
+          pod: pod.pod,
+          served_model: pod.served_model,
+          start: pod.start,
+          end: pod.end,
+        };
+        for (const c of SUM_COLUMNS) params[c] = pod[c];
+        insertUnmatched.run(params);
+      }
+    }
+    // Records of pods without allocation rows that hour: tokens and requests, no cost.
+    for (const list of records.values()) write(list, null);
+    for (const row of sums.values()) insertModelSums.run(row);
+    const day = Math.floor(hour / DAY_MS) * DAY_MS;
+    const bit = 1 << ((hour - day) / HOUR_MS);
+    clearPodHour.run({ day, bit });
+    setPodHour.run({ day, bit, hour });
+    dropEmptyPodDays.run(day);
+  }
 
   /** Every node's roll-up of one hour, as WindowAllocations (per-window device detail is not kept). */
   function readHour(hour: number): WindowAllocation[] {
@@ -704,6 +971,7 @@ export function createCostQueries(db: Db) {
       const labels = intersectLabels(list);
       if (labels) setSummaryLabels.run(JSON.stringify(labels), hour, namespace);
     }
+    rebuildModelCosts(hour);
     clearSummaryDirty.run(hour);
   });
 
@@ -729,14 +997,10 @@ export function createCostQueries(db: Db) {
       }
       return { allocations, idle };
     },
-    /** Non-idle rows of one hour: of ML jobs, or of serving pods (model identity, or `namespace/pod` listed). */
-    readRows(hour: number, filter: { jobs: true } | { servingPods: readonly string[] }): Allocation[] {
+    /** Non-idle rows of one hour's ML jobs. */
+    readJobRows(hour: number): Allocation[] {
       const labelsOf = labelCache();
-      const rows =
-        'jobs' in filter
-          ? hourJobRows.all(hour)
-          : hourServingRows.all({ hour, pods: JSON.stringify(filter.servingPods) });
-      return rows.map((row) => toAllocation(row, labelsOf));
+      return hourJobRows.all(hour).map((row) => toAllocation(row, labelsOf));
     },
     /**
      * Own cost and idle per resource [cpu, ram, gpu] of one hour, for the whole cluster (scope '') or per node:
@@ -828,29 +1092,6 @@ export function createCostQueries(db: Db) {
         generatedTokens: row.generated_tokens,
       }));
     },
-    /** Model records of one rolled-up hour, summed per node, pod and model (start and end: the hour). */
-    hourModelWindows(hour: number): StoredModelWindow[] {
-      return hourModels.all(hour).map((row) => ({
-        node: row.node,
-        start: hour,
-        end: hour + HOUR_MS,
-        namespace: row.namespace,
-        pod: row.pod,
-        model: row.model,
-        server: row.server,
-        requestsOk: row.requests_ok,
-        requestsFailed: row.requests_failed,
-        promptTokens: row.prompt_tokens,
-        generatedTokens: row.generated_tokens,
-      }));
-    },
-    /** The models each pod served in the rolled-up hours in [start, end). */
-    servedModelsHourly(
-      start: number,
-      end: number,
-    ): Array<{ namespace: string; pod: string; model: string; server: string }> {
-      return servedModelsHourly.all(start, end);
-    },
     /** The models each pod served in raw model windows starting in [start, end). */
     servedModels(
       start: number,
@@ -858,10 +1099,53 @@ export function createCostQueries(db: Db) {
     ): Array<{ namespace: string; pod: string; model: string; server: string }> {
       return servedModels.all(start, end);
     },
+
+    /**
+     * The served-model rows of the whole hours in [start, end) summed per namespace and model (from
+     * cost_hourly_model_sums), or per namespace, model and node when `byNode` (for sharing idle per node).
+     */
+    modelCostGroups(start: number, end: number, byNode: boolean): ModelCostGroupRow[] {
+      return (byNode ? modelCostGroupsByNode : modelCostGroupsCluster).all(start, end);
+    },
+    /** The distinct pods with model records per namespace and model in the whole hours in [start, end). */
+    modelPods(start: number, end: number): Array<{ namespace: string; model: string; pods: string[] }> {
+      if (end <= start) return [];
+      const firstDay = Math.floor(start / DAY_MS) * DAY_MS;
+      const lastDay = Math.floor((end - 1) / DAY_MS) * DAY_MS;
+      const firstMask = ALL_HOURS & ~((1 << ((start - firstDay) / HOUR_MS)) - 1);
+      const lastMask = (1 << Math.ceil((end - lastDay) / HOUR_MS)) - 1;
+      return modelPodsIn
+        .all({ firstDay, lastDay, firstMask, lastMask })
+        .map((row) => ({ namespace: row.namespace, model: row.model, pods: row.pods.split(',') }));
+    },
+    /** Serving pods' node-hours without model records of their own, in [start, end), in (hour, node, pod) order. */
+    unmatchedPodHours(start: number, end: number): PodSumRow[] {
+      return unmatchedIn.all(start, end);
+    },
+    /** A pod's rows summed per node-hour over the hours in [start, end) (for a pod not yet known as serving). */
+    podHours(namespace: string, pod: string, start: number, end: number): PodSumRow[] {
+      return podRowsIn.all({ namespace, pod, from: start, to: end });
+    },
+    /** The models a pod served in the rolled-up hours in [start, end), by model. */
+    podServedModels(
+      namespace: string,
+      pod: string,
+      start: number,
+      end: number,
+    ): Array<{ model: string; server: string }> {
+      return podServedIn.all(namespace, pod, start, end);
+    },
+    /** True when the pod has a model record in some rolled-up hour. */
+    podServedAnyHour(namespace: string, pod: string): boolean {
+      return podKnown.get(namespace, pod) !== undefined;
+    },
     /** Deletes roll-ups of hours starting before `cutoff`; returns the rows removed. */
     pruneRollupsBefore: db.transaction((cutoff: number): number => {
       let removed = 0;
       for (const statement of pruneTables) removed += statement.run(cutoff).changes;
+      removed += deletePodDaysBefore.run(cutoff).changes;
+      clearPodHoursBefore.run({ cutoff });
+      removed += deleteEmptyPodDays.run().changes;
       return removed;
     }),
     getState(key: string): string | undefined {
