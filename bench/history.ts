@@ -8,7 +8,8 @@
 //
 //   - 'summaries': cost_hourly_nodes and cost_hourly_namespaces: what `aggregate=namespace` (and `cluster`) reads
 //     for whole hours;
-//   - 'rollups': every hourly roll-up (also cost_hourly_allocations, cost_hourly_models, cost_hourly_gpu_waste):
+//   - 'rollups': every hourly roll-up (also cost_hourly_allocations, cost_hourly_models, cost_hourly_gpu_waste and
+//     the served-model roll-up):
 //     what /api/v1/models, jobs, budgets and other aggregations read;
 //   - raw windows (node, GPU, container and model windows) for the last `rawDays` days: what rightsizing reads
 //     (at most its 14 days of history) and what a range's cut hours are allocated from.
@@ -75,11 +76,18 @@ const ROLLUP_TABLES = [
   'cost_hourly_allocations',
   'cost_hourly_models',
   'cost_hourly_gpu_waste',
+  // The served-model roll-up (migration 0003) that /api/v1/models reads.
+  'cost_hourly_model_costs',
+  'cost_hourly_model_unmatched',
+  'cost_hourly_model_sums',
+  'cost_daily_model_pods',
 ];
 const RAW_TABLES = ['node_windows', 'gpu_windows', 'container_windows', 'model_windows'];
 export const COUNTED_TABLES = [...RAW_TABLES, ...ROLLUP_TABLES];
 /** Columns that hold a time and move with a copied day. */
-const TIME_COLUMNS = new Set(['hour', 'start', 'end']);
+const TIME_COLUMNS = new Set(['hour', 'day', 'start', 'end']);
+/** The time column a roll-up table is keyed by: the hour, or the day for the per-day tables. */
+const keyOf = (table: string) => (table.startsWith('cost_daily_') ? 'day' : 'hour');
 
 /** The cost service's options for both the build and the measured queries (equal pricing: no recomputation). */
 export const costOptions = (now: number) => ({ currency: 'USD', refreshInterval: 0, now: () => now });
@@ -147,7 +155,7 @@ export async function buildHistory(options: HistoryOptions): Promise<HistoryInfo
       for (let shift = span; shift < options.days * DAY; shift += span) {
         const lowest = Math.max(start, realStart - shift);
         // Copy the real days' rows to [realStart − shift, end − shift), clipped at the history's start.
-        for (const table of tables) copyShifted(db, table, 'hour', lowest + shift, end, shift);
+        for (const table of tables) copyShifted(db, table, keyOf(table), lowest + shift, end, shift);
         if (shift < rawDays * DAY) {
           const rawLowest = Math.max(end - rawDays * DAY, realStart - shift);
           for (const table of RAW_TABLES) copyShifted(db, table, 'start', rawLowest + shift, end, shift);
