@@ -512,7 +512,8 @@ describe.concurrent('ingest refusals', () => {
       for (const { sequence, file } of dead) {
         expect(JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'))).toMatchObject({
           schemaVersion: 1,
-          agentId: node,
+          // The agent's id is its node name and its sequence file's instance (agent/sequence-file.ts).
+          agentId: expect.stringMatching(new RegExp(`^${node}/[0-9a-f]{8}$`)),
           sequence,
           windows: [{ node: { name: node } }],
         });

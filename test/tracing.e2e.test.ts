@@ -172,8 +172,9 @@ describe('tracing over OTLP', () => {
       expect(ship.service).toBe('mlcost-agent-e2e');
       expect(ingest.service).toBe('mlcost-collector-e2e');
       expect(store.service).toBe('mlcost-collector-e2e');
-      // The collector's ingest span names the batch it took: this agent's id (its node name) and a sequence.
-      expect(ingest.attributes['mlcost.agent_id']).toBe(node);
+      // The collector's ingest span names the batch it took: this agent's id (its node name and its sequence file's
+      // instance) and a sequence.
+      expect(ingest.attributes['mlcost.agent_id']).toMatch(new RegExp(`^${node}/[0-9a-f]{8}$`));
       expect(typeof ingest.attributes['mlcost.sequence']).toBe('number');
       expect([...receiver.contentTypes]).toEqual(['application/json']);
 
