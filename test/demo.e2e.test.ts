@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from './support/csv.ts';
 import { cleanEnv, freePort, killAll, MlcostProcess, REPO_ROOT } from './support/mlcost-process.ts';
 
 let dir: string;
@@ -48,35 +49,6 @@ async function getJson<T>(path: string): Promise<T & { simulated: boolean }> {
   const body = (await (await get(path)).json()) as T & { simulated: boolean };
   expect(body.simulated, path).toBe(true);
   return body;
-}
-
-/** RFC 4180: records of fields, quoted fields (with doubled quotes, commas and line breaks inside), CRLF ends. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  return rows;
 }
 
 /** The values of `column` in every record of a CSV answer. */

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.ts';
 import type { BatchInput } from '../../core/protocol/batch.ts';
+import { parseCsv } from '../../test/support/csv.ts';
 import { FOCUS_COLUMNS } from '../cost/index.ts';
 import { type CostService, createCostService } from '../cost-service.ts';
 import { createSharedTokenAuthenticator } from '../ingest/auth.ts';
@@ -229,35 +230,6 @@ async function allocation(query: string) {
   return getJson<{ code: number; currency: string; data: Array<Record<string, AllocationJson>> }>(
     `/api/v1/allocation?${query}`,
   );
-}
-
-/** RFC 4180: fields, quoted fields with doubled quotes, CRLF records. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  return rows;
 }
 
 const records = (rows: string[][]) =>

@@ -2,6 +2,7 @@
 // seconds and Z, Decimal without exponent or sign, ISO 4217 currency, JSON tags), mandatory columns non-null,
 // and costs worked by hand on a spot node (list before the discount, effective after).
 import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../../test/support/csv.ts';
 import { allocateWindow } from './allocate.ts';
 import { FOCUS_COLUMNS, focusCsv, focusDecimal, focusRows } from './focus.ts';
 import type { StoredWindowInput } from './input.ts';
@@ -9,35 +10,6 @@ import { pricesForWindow } from './pricing.ts';
 
 const GIB = 2 ** 30;
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
-
-/** Minimal RFC 4180 parser for the test: quoted fields, doubled quotes, CRLF. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let field = '';
-  let row: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  return rows;
-}
 
 function exportOne() {
   const input: StoredWindowInput = {
