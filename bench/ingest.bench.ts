@@ -31,7 +31,8 @@ import { IngestService } from '../collector/ingest/ingest.ts';
 import { createCollectorMetrics } from '../collector/metrics.ts';
 import { m0001Initial } from '../collector/store/migrations/0001-initial.ts';
 import { openStore } from '../collector/store/store.ts';
-import { type Batch, batchSchema, type UsageWindow } from '../core/protocol/batch.ts';
+import { WINDOW_INSERT_SQL, type WindowRows, windowRows } from '../collector/store/window-rows.ts';
+import { type Batch, batchSchema } from '../core/protocol/batch.ts';
 import { generateCluster } from '../simulator/cluster.ts';
 import { nodeWindow } from '../simulator/usage.ts';
 import { cleanEnv, freePort, MlcostProcess } from '../test/support/mlcost-process.ts';
@@ -88,103 +89,6 @@ function makeSamples(nodes: number, minutes: number, from: number): Sample[] {
   return samples;
 }
 
-/** The values the batch writer binds for a window's rows, flattened ahead of time. */
-function flatten(window: UsageWindow): {
-  node: unknown[];
-  gpus: unknown[][];
-  containers: unknown[][];
-  models: unknown[][];
-} {
-  const start = Date.parse(window.start);
-  const end = Date.parse(window.end);
-  const n = window.node;
-  return {
-    node: [
-      n.name,
-      start,
-      end,
-      n.cpuUsedCoresAvg ?? null,
-      n.cpuUsedCoresMax ?? null,
-      n.memoryUsedBytesAvg ?? null,
-      n.memoryUsedBytesMax ?? null,
-      n.load1 ?? null,
-      n.capacity.cpuCores,
-      n.capacity.memoryBytes,
-    ],
-    gpus: window.gpus.map((g) => [
-      n.name,
-      start,
-      end,
-      g.id,
-      g.uuid,
-      g.index ?? null,
-      g.model ?? null,
-      g.migProfile ?? null,
-      g.migInstanceId ?? null,
-      g.activityAvg ?? null,
-      g.activityMax ?? null,
-      g.smActivityAvg ?? null,
-      g.tensorActivityAvg ?? null,
-      g.memoryUsedBytesMax ?? null,
-      g.memoryTotalBytes ?? null,
-      g.powerWattsAvg ?? null,
-      g.energyJoules ?? null,
-      g.temperatureCelsiusMax ?? null,
-      g.smClockMhzAvg ?? null,
-      g.lastXid ?? null,
-      JSON.stringify(g.holders),
-    ]),
-    containers: window.containers.map((c) => [
-      n.name,
-      start,
-      end,
-      c.namespace,
-      c.pod,
-      c.container,
-      c.cpuCoresAvg ?? null,
-      c.cpuCoresMax ?? null,
-      c.cpuCoresP95 ?? null,
-      c.memoryBytesAvg ?? null,
-      c.memoryBytesMax ?? null,
-      c.requests.cpuCores ?? null,
-      c.requests.memoryBytes ?? null,
-      c.requests.gpus ?? null,
-      c.requests.gpuResource ?? null,
-      c.limits.cpuCores ?? null,
-      c.limits.memoryBytes ?? null,
-      c.podUid ?? null,
-      c.qosClass ?? null,
-      c.workload?.kind ?? null,
-      c.workload?.name ?? null,
-      c.mlJob?.kind ?? null,
-      c.mlJob?.name ?? null,
-      c.servedModel?.name ?? null,
-      c.restarts ?? null,
-      c.oomKilled === undefined ? null : c.oomKilled ? 1 : 0,
-      c.labels ? JSON.stringify(c.labels) : null,
-    ]),
-    models: window.models.map((m) => [
-      n.name,
-      start,
-      end,
-      m.namespace,
-      m.pod,
-      m.model,
-      m.server,
-      m.requestsOk,
-      m.requestsFailed,
-      m.promptTokens,
-      m.generatedTokens,
-      m.latencySecondsSum,
-      m.latencyCount,
-      m.queueLengthMax ?? null,
-      m.kvCacheUsageMax ?? null,
-    ]),
-  };
-}
-
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
 /** better-sqlite3 alone: the same rows, prepared inserts, one transaction per window. */
 function rawRate(
   file: string,
@@ -196,33 +100,25 @@ function rawRate(
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.exec(m0001Initial.sql);
-    const insertNode = db.prepare(
-      `INSERT INTO node_windows (node, start, end, cpu_avg, cpu_max, memory_avg, memory_max, load1, cpu_cores, memory_bytes) VALUES (${placeholders(10)})`,
-    );
-    const insertGpu = db.prepare(
-      `INSERT INTO gpu_windows (node, start, end, gpu_id, uuid, gpu_index, model, mig_profile, mig_instance_id, activity_avg, activity_max, sm_activity_avg, tensor_activity_avg, memory_used_max, memory_total, power_avg, energy_joules, temperature_max, sm_clock_avg, last_xid, holders) VALUES (${placeholders(21)})`,
-    );
-    const insertContainer = db.prepare(
-      `INSERT INTO container_windows (node, start, end, namespace, pod, container, cpu_avg, cpu_max, cpu_p95, memory_avg, memory_max, request_cpu, request_memory, request_gpus, gpu_resource, limit_cpu, limit_memory, pod_uid, qos_class, workload_kind, workload_name, ml_job_kind, ml_job_name, served_model, restarts, oom_killed, labels) VALUES (${placeholders(27)})`,
-    );
-    const insertModel = db.prepare(
-      `INSERT INTO model_windows (node, start, end, namespace, pod, model, server, requests_ok, requests_failed, prompt_tokens, generated_tokens, latency_sum, latency_count, queue_max, kv_cache_max) VALUES (${placeholders(15)})`,
-    );
-    const write = db.transaction((rows: ReturnType<typeof flatten>) => {
+    const insertNode = db.prepare(WINDOW_INSERT_SQL.node);
+    const insertGpu = db.prepare(WINDOW_INSERT_SQL.gpu);
+    const insertContainer = db.prepare(WINDOW_INSERT_SQL.container);
+    const insertModel = db.prepare(WINDOW_INSERT_SQL.model);
+    const write = db.transaction((rows: WindowRows) => {
       insertNode.run(rows.node);
       for (const row of rows.gpus) insertGpu.run(row);
       for (const row of rows.containers) insertContainer.run(row);
       for (const row of rows.models) insertModel.run(row);
     });
-    for (const sample of warm) write(flatten(sample.batch.windows[0]!));
-    const flat = measured.map((sample) => flatten(sample.batch.windows[0]!));
+    for (const sample of warm) write(windowRows(sample.batch.windows[0]!));
+    const flat = measured.map((sample) => windowRows(sample.batch.windows[0]!));
     let cpu = cpuNow();
     let began = performance.now();
     for (const rows of flat) write(rows);
     const perWindow = rateOf(measured, cpuNow() - cpu, (performance.now() - began) / 1000);
     // The same rows again, shifted a day on, in one transaction: what a row costs without a commit per window.
     const later = measured.map((sample) => {
-      const rows = flatten(sample.batch.windows[0]!);
+      const rows = windowRows(sample.batch.windows[0]!);
       const shift = (row: unknown[]) => {
         row[1] = (row[1] as number) + 86_400_000;
         row[2] = (row[2] as number) + 86_400_000;

@@ -2,6 +2,7 @@
 // or nothing at all. A batch already stored is reported as a duplicate and not written again.
 import type { Batch, UsageWindow } from '../../core/protocol/batch.ts';
 import type { Db } from './database.ts';
+import { WINDOW_INSERT_SQL, windowRows } from './window-rows.ts';
 
 export interface WriteResult {
   duplicate: boolean;
@@ -23,27 +24,14 @@ export function createBatchWriter(db: Db): BatchWriter {
       cpu_cores = excluded.cpu_cores, memory_bytes = excluded.memory_bytes, gpus = excluded.gpus,
       labels = excluded.labels, simulated = excluded.simulated,
       gone_at = CASE WHEN excluded.last_seen > nodes.last_seen THEN NULL ELSE nodes.gone_at END`);
-  const insertNodeWindow = db.prepare(`
-    INSERT INTO node_windows (node, start, end, cpu_avg, cpu_max, memory_avg, memory_max, load1, cpu_cores, memory_bytes)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
-  const insertGpuWindow = db.prepare(`
-    INSERT INTO gpu_windows (node, start, end, gpu_id, uuid, gpu_index, model, mig_profile, mig_instance_id,
-      activity_avg, activity_max, sm_activity_avg, tensor_activity_avg, memory_used_max, memory_total, power_avg,
-      energy_joules, temperature_max, sm_clock_avg, last_xid, holders)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
-  const insertContainerWindow = db.prepare(`
-    INSERT INTO container_windows (node, start, end, namespace, pod, container, cpu_avg, cpu_max, cpu_p95,
-      memory_avg, memory_max, request_cpu, request_memory, request_gpus, gpu_resource, limit_cpu, limit_memory,
-      pod_uid, qos_class, workload_kind, workload_name, ml_job_kind, ml_job_name, served_model, restarts, oom_killed,
-      labels)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
-  const insertModelWindow = db.prepare(`
-    INSERT INTO model_windows (node, start, end, namespace, pod, model, server, requests_ok, requests_failed,
-      prompt_tokens, generated_tokens, latency_sum, latency_count, queue_max, kv_cache_max)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+  // A row already stored (the same window re-sent in another batch) is kept as it was.
+  const insert = (sql: string) => db.prepare(`${sql} ON CONFLICT DO NOTHING`);
+  const insertNodeWindow = insert(WINDOW_INSERT_SQL.node);
+  const insertGpuWindow = insert(WINDOW_INSERT_SQL.gpu);
+  const insertContainerWindow = insert(WINDOW_INSERT_SQL.container);
+  const insertModelWindow = insert(WINDOW_INSERT_SQL.model);
 
   const writeWindow = (agentId: string, window: UsageWindow): void => {
-    const start = Date.parse(window.start);
     const end = Date.parse(window.end);
     const node = window.node;
     upsertNode.run({
@@ -56,93 +44,11 @@ export function createBatchWriter(db: Db): BatchWriter {
       labels: JSON.stringify(node.labels),
       simulated: node.simulated ? 1 : 0,
     });
-    insertNodeWindow.run(
-      node.name,
-      start,
-      end,
-      node.cpuUsedCoresAvg ?? null,
-      node.cpuUsedCoresMax ?? null,
-      node.memoryUsedBytesAvg ?? null,
-      node.memoryUsedBytesMax ?? null,
-      node.load1 ?? null,
-      node.capacity.cpuCores,
-      node.capacity.memoryBytes,
-    );
-    for (const gpu of window.gpus) {
-      insertGpuWindow.run(
-        node.name,
-        start,
-        end,
-        gpu.id,
-        gpu.uuid,
-        gpu.index ?? null,
-        gpu.model ?? null,
-        gpu.migProfile ?? null,
-        gpu.migInstanceId ?? null,
-        gpu.activityAvg ?? null,
-        gpu.activityMax ?? null,
-        gpu.smActivityAvg ?? null,
-        gpu.tensorActivityAvg ?? null,
-        gpu.memoryUsedBytesMax ?? null,
-        gpu.memoryTotalBytes ?? null,
-        gpu.powerWattsAvg ?? null,
-        gpu.energyJoules ?? null,
-        gpu.temperatureCelsiusMax ?? null,
-        gpu.smClockMhzAvg ?? null,
-        gpu.lastXid ?? null,
-        JSON.stringify(gpu.holders),
-      );
-    }
-    for (const c of window.containers) {
-      insertContainerWindow.run(
-        node.name,
-        start,
-        end,
-        c.namespace,
-        c.pod,
-        c.container,
-        c.cpuCoresAvg ?? null,
-        c.cpuCoresMax ?? null,
-        c.cpuCoresP95 ?? null,
-        c.memoryBytesAvg ?? null,
-        c.memoryBytesMax ?? null,
-        c.requests.cpuCores ?? null,
-        c.requests.memoryBytes ?? null,
-        c.requests.gpus ?? null,
-        c.requests.gpuResource ?? null,
-        c.limits.cpuCores ?? null,
-        c.limits.memoryBytes ?? null,
-        c.podUid ?? null,
-        c.qosClass ?? null,
-        c.workload?.kind ?? null,
-        c.workload?.name ?? null,
-        c.mlJob?.kind ?? null,
-        c.mlJob?.name ?? null,
-        c.servedModel?.name ?? null,
-        c.restarts ?? null,
-        c.oomKilled === undefined ? null : c.oomKilled ? 1 : 0,
-        c.labels ? JSON.stringify(c.labels) : null,
-      );
-    }
-    for (const m of window.models) {
-      insertModelWindow.run(
-        node.name,
-        start,
-        end,
-        m.namespace,
-        m.pod,
-        m.model,
-        m.server,
-        m.requestsOk,
-        m.requestsFailed,
-        m.promptTokens,
-        m.generatedTokens,
-        m.latencySecondsSum,
-        m.latencyCount,
-        m.queueLengthMax ?? null,
-        m.kvCacheUsageMax ?? null,
-      );
-    }
+    const rows = windowRows(window);
+    insertNodeWindow.run(rows.node);
+    for (const row of rows.gpus) insertGpuWindow.run(row);
+    for (const row of rows.containers) insertContainerWindow.run(row);
+    for (const row of rows.models) insertModelWindow.run(row);
   };
 
   return db.transaction((batch: Batch, receivedAt: number): WriteResult => {
