@@ -477,16 +477,15 @@ export const CONFIG_KEYS = [
   ),
 ] as const satisfies readonly KeySpec<unknown>[];
 
-/** Keys whose values are credentials: configuration errors name the key and never print the value. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set([
-  'collector.ingestToken',
-  'agent.token',
-  'otlp.metricsHeaders',
-]);
+/**
+ * Keys (or MLCOST_ variables) whose values are credentials, by the end of their name: `collector.ingestToken`,
+ * `agent.token`, `otlp.metricsHeaders`, and a misspelt `MLCOST_AGENT_TOKENS`; not `agent.tokenFile`, a path.
+ */
+const CREDENTIAL_NAME = /(token|secret|password|headers?)s?$/i;
 
-/** A value as an error message may show it: a secret's only by its length. */
+/** A value as a configuration error may show it: a credential's only by its length. */
 export function shownValue(key: string, value: unknown): string {
-  if (!SECRET_KEYS.has(key) && !/token|secret|password|header/i.test(key)) return JSON.stringify(value);
+  if (!CREDENTIAL_NAME.test(key)) return JSON.stringify(value);
   return `(hidden, ${typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length} characters)`;
 }
 

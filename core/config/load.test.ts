@@ -192,6 +192,12 @@ describe('credentials in errors', () => {
     expect(error.message).not.toContain('abc123');
     expect(error.message).toContain('(hidden, 6 characters)');
   });
+
+  it('a token file is a path, not a credential: its value is shown', () => {
+    const error = configError({ env: { MLCOST_AGENT_TOKEN_FILES: '/var/run/token' } });
+    expect(error.key).toBe('MLCOST_AGENT_TOKEN_FILES');
+    expect(error.message).toContain('"/var/run/token"');
+  });
 });
 
 describe('unknown keys', () => {
