@@ -48,16 +48,28 @@ function keyOf(words: readonly string[]): GpuKey | undefined {
   return undefined;
 }
 
+const NO_MATCH: GpuModelMatch = Object.freeze({ key: undefined, fraction: 1 });
+/** Product strings already matched: pricing and rightsizing ask about the same few strings for every window. */
+const matches = new Map<string, GpuModelMatch>();
+const MAX_REMEMBERED = 1024;
+
 /**
  * Maps a product string to its price table key. Examples: `NVIDIA H100 80GB HBM3`, `NVIDIA-H100-80GB-HBM3`,
  * `NVIDIA A100-SXM4-80GB`, `nvidia-tesla-a100` (40GB), `A100-SXM4-40GB-MIG-1g.5gb`, `Tesla T4`, `NVIDIA L4`,
  * `NVIDIA A10G`, `nvidia-h100-80gb`, `h100` (Karpenter). `GRID A100-10C` is a vGPU: a quarter of an A100 40GB.
  */
 export function matchGpuModel(name: string | null | undefined): GpuModelMatch {
-  if (!name) return { key: undefined, fraction: 1 };
-  const words = tokens(name);
-  const key = keyOf(words);
-  return { key, fraction: key ? vgpuFraction(words, key) : 1 };
+  if (!name) return NO_MATCH;
+  let match = matches.get(name);
+  if (!match) {
+    const words = tokens(name);
+    const key = keyOf(words);
+    match = Object.freeze({ key, fraction: key ? vgpuFraction(words, key) : 1 });
+    // A cluster has a handful of product strings; the bound only guards against hostile labels.
+    if (matches.size >= MAX_REMEMBERED) matches.clear();
+    matches.set(name, match);
+  }
+  return match;
 }
 
 /** A GRID/vGPU profile (`10C`, `8Q`) is that many GB of the board's framebuffer; the time-sliced rest is others'. */

@@ -24,6 +24,18 @@ export interface MigProfile {
 /** Parses `1g.10gb`, `3g.40gb`, `1g.10gb+me`, `1c.3g.40gb`, `nvidia.com/mig-2g.20gb`; undefined for anything else. */
 export function parseMigProfile(text: string | null | undefined): MigProfile | undefined {
   if (!text) return undefined;
+  if (parsedProfiles.has(text)) return parsedProfiles.get(text);
+  const profile = parseUncached(text);
+  // A cluster has a handful of profiles, asked about once per window; the bound guards against hostile labels.
+  if (parsedProfiles.size >= MAX_REMEMBERED) parsedProfiles.clear();
+  parsedProfiles.set(text, profile && Object.freeze(profile));
+  return profile;
+}
+
+const parsedProfiles = new Map<string, MigProfile | undefined>();
+const MAX_REMEMBERED = 1024;
+
+function parseUncached(text: string): MigProfile | undefined {
   const match = /(?:^|[^0-9])(?:(\d+)c\.)?(\d+)g\.(\d+(?:\.\d+)?)gb/i.exec(text);
   if (!match) return undefined;
   const profile: MigProfile = { computeSlices: Number(match[2]), memoryGb: Number(match[3]) };

@@ -83,7 +83,29 @@ export function podSlotsOf(windows: readonly GpuWindow[]): PodSlot[] {
   return slots;
 }
 
+/**
+ * Five recommendation kinds look at each GPU series with the same arguments: the summary is computed once per
+ * series and argument set (it was a quarter of the engine's time on a simulated cluster). The series and its
+ * windows are not changed after they are handed to the engine.
+ */
+const summaries = new WeakMap<GpuSeries, { key: readonly unknown[]; usage: GpuUsage }>();
+
 export function gpuUsage(
+  series: GpuSeries,
+  now: Millis,
+  historyHours: number,
+  percentileOf: number,
+  prices: PriceLookup,
+): GpuUsage {
+  const key = [now, historyHours, percentileOf, prices, series.windows.length] as const;
+  const cached = summaries.get(series);
+  if (cached?.key.every((value, i) => value === key[i])) return cached.usage;
+  const usage = summarize(series, now, historyHours, percentileOf, prices);
+  summaries.set(series, { key, usage });
+  return usage;
+}
+
+function summarize(
   series: GpuSeries,
   now: Millis,
   historyHours: number,

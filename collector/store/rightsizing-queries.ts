@@ -30,6 +30,7 @@ import type {
   WorkloadRef,
 } from '../rightsizing/types.ts';
 import type { Db } from './database.ts';
+import { rawRowReader } from './raw-rows.ts';
 
 /** Rows are read this much history at a time. */
 export const CHUNK_MS = 3_600_000;
@@ -119,6 +120,137 @@ interface ModelRow {
   kv_cache_max: number | null;
 }
 
+interface PointParams {
+  from: number;
+  to: number;
+  point: number;
+}
+
+// Each query's columns in order, and the row made from them (collector/store/raw-rows.ts).
+export const CONTAINER_COLUMNS = [
+  'namespace',
+  'pod',
+  'container',
+  'node',
+  'start',
+  'end',
+  'cpu_avg',
+  'cpu_p95',
+  'cpu_max',
+  'memory_avg',
+  'memory_max',
+  'request_cpu',
+  'request_memory',
+  'request_gpus',
+  'gpu_resource',
+  'limit_cpu',
+  'limit_memory',
+  'restarts',
+  'oom_killed',
+  'workload_kind',
+  'workload_name',
+  'ml_job_kind',
+  'ml_job_name',
+  'served_model',
+  'labels',
+] as const;
+
+export const containerRowOf = (v: unknown[]): ContainerRow => ({
+  namespace: v[0] as string,
+  pod: v[1] as string,
+  container: v[2] as string,
+  node: v[3] as string | null,
+  start: v[4] as number,
+  end: v[5] as number,
+  cpu_avg: v[6] as number | null,
+  cpu_p95: v[7] as number | null,
+  cpu_max: v[8] as number | null,
+  memory_avg: v[9] as number | null,
+  memory_max: v[10] as number | null,
+  request_cpu: v[11] as number | null,
+  request_memory: v[12] as number | null,
+  request_gpus: v[13] as number | null,
+  gpu_resource: v[14] as string | null,
+  limit_cpu: v[15] as number | null,
+  limit_memory: v[16] as number | null,
+  restarts: v[17] as number | null,
+  oom_killed: v[18] as number | null,
+  workload_kind: v[19] as string | null,
+  workload_name: v[20] as string | null,
+  ml_job_kind: v[21] as string | null,
+  ml_job_name: v[22] as string | null,
+  served_model: v[23] as string | null,
+  labels: v[24] as string | null,
+});
+
+export const GPU_COLUMNS = [
+  'gpu_id',
+  'node',
+  'start',
+  'end',
+  'namespace',
+  'pod',
+  'container',
+  'share',
+  'model',
+  'mig_profile',
+  'activity_avg',
+  'activity_max',
+  'memory_used_max',
+  'memory_total',
+] as const;
+
+export const gpuRowOf = (v: unknown[]): GpuRow => ({
+  gpu_id: v[0] as string,
+  node: v[1] as string | null,
+  start: v[2] as number,
+  end: v[3] as number,
+  namespace: v[4] as string | null,
+  pod: v[5] as string | null,
+  container: v[6] as string | null,
+  share: v[7] as number | null,
+  model: v[8] as string | null,
+  mig_profile: v[9] as string | null,
+  activity_avg: v[10] as number | null,
+  activity_max: v[11] as number | null,
+  memory_used_max: v[12] as number | null,
+  memory_total: v[13] as number | null,
+});
+
+export const MODEL_COLUMNS = [
+  'namespace',
+  'pod',
+  'model',
+  'server',
+  'start',
+  'end',
+  'requests_ok',
+  'requests_failed',
+  'prompt_tokens',
+  'generated_tokens',
+  'latency_sum',
+  'latency_count',
+  'queue_max',
+  'kv_cache_max',
+] as const;
+
+export const modelRowOf = (v: unknown[]): ModelRow => ({
+  namespace: v[0] as string,
+  pod: v[1] as string,
+  model: v[2] as string,
+  server: v[3] as string,
+  start: v[4] as number,
+  end: v[5] as number,
+  requests_ok: v[6] as number,
+  requests_failed: v[7] as number,
+  prompt_tokens: v[8] as number,
+  generated_tokens: v[9] as number,
+  latency_sum: v[10] as number,
+  latency_count: v[11] as number,
+  queue_max: v[12] as number | null,
+  kv_cache_max: v[13] as number | null,
+});
+
 /** What a pod is part of, as the engine names it. */
 interface PodInfo {
   workload: WorkloadRef;
@@ -168,6 +300,35 @@ export function workloadOf(row: IdentityColumns, labels = parseLabels(row.labels
   return { namespace, kind: 'Pod', name: row.pod };
 }
 
+/** The identity columns alone, kept per pod (not the whole row with its numbers). */
+const identityColumnsOf = ({
+  namespace,
+  pod,
+  workload_kind,
+  workload_name,
+  ml_job_kind,
+  ml_job_name,
+  served_model,
+  labels,
+}: IdentityColumns): IdentityColumns => ({
+  namespace,
+  pod,
+  workload_kind,
+  workload_name,
+  ml_job_kind,
+  ml_job_name,
+  served_model,
+  labels,
+});
+/** Whether a row names its pod's owner and labels as `known` did (namespace and pod are the lookup key). */
+const sameIdentity = (known: IdentityColumns, row: IdentityColumns) =>
+  known.workload_kind === row.workload_kind &&
+  known.workload_name === row.workload_name &&
+  known.ml_job_kind === row.ml_job_kind &&
+  known.ml_job_name === row.ml_job_name &&
+  known.served_model === row.served_model &&
+  known.labels === row.labels;
+
 const podKey = (namespace: string, pod: string) => `${namespace}\u0000${pod}`;
 const workloadKeyOf = (ref: WorkloadRef) => `${ref.namespace}\u0000${ref.kind}\u0000${ref.name}`;
 
@@ -178,7 +339,9 @@ function* chunks(from: number, to: number): Generator<[number, number]> {
 
 export function createRightsizingQueries(db: Db) {
   // `start - start % :point` is the point's slot (`%` works on integers, whatever way the number was bound).
-  const containerPoints = db.prepare<{ from: number; to: number; point: number }, ContainerRow>(`
+  const containerPoints = rawRowReader<PointParams, ContainerRow>(
+    db,
+    `
     SELECT namespace, pod, container, max(node) AS node,
       min(start) AS start, max(end) AS end,
       max(cpu_avg) AS cpu_avg, max(cpu_p95) AS cpu_p95, max(cpu_max) AS cpu_max,
@@ -191,9 +354,14 @@ export function createRightsizingQueries(db: Db) {
     FROM container_windows
     WHERE start >= :from AND start < :to
     GROUP BY namespace, pod, container, start - start % :point
-    ORDER BY min(start)`);
+    ORDER BY min(start)`,
+    CONTAINER_COLUMNS,
+    containerRowOf,
+  );
   // One row per GPU (or MIG slice), holder and point: gpu_windows × json_each(holders).
-  const gpuPoints = db.prepare<{ from: number; to: number; point: number }, GpuRow>(`
+  const gpuPoints = rawRowReader<PointParams, GpuRow>(
+    db,
+    `
     SELECT g.gpu_id AS gpu_id, max(g.node) AS node,
       min(g.start) AS start, max(g.end) AS end,
       json_extract(h.value, '$.namespace') AS namespace,
@@ -207,8 +375,13 @@ export function createRightsizingQueries(db: Db) {
     WHERE g.start >= :from AND g.start < :to
     GROUP BY g.gpu_id, json_extract(h.value, '$.namespace'), json_extract(h.value, '$.pod'),
       json_extract(h.value, '$.container'), g.start - g.start % :point
-    ORDER BY min(g.start)`);
-  const modelPoints = db.prepare<{ from: number; to: number; point: number }, ModelRow>(`
+    ORDER BY min(g.start)`,
+    GPU_COLUMNS,
+    gpuRowOf,
+  );
+  const modelPoints = rawRowReader<PointParams, ModelRow>(
+    db,
+    `
     SELECT namespace, pod, model, max(server) AS server,
       min(start) AS start, max(end) AS end,
       sum(requests_ok) AS requests_ok, sum(requests_failed) AS requests_failed,
@@ -218,7 +391,10 @@ export function createRightsizingQueries(db: Db) {
     FROM model_windows
     WHERE start >= :from AND start < :to
     GROUP BY namespace, pod, model, start - start % :point
-    ORDER BY min(start)`);
+    ORDER BY min(start)`,
+    MODEL_COLUMNS,
+    modelRowOf,
+  );
 
   const nodeLabels = db.prepare<[], { name: string; labels: string | null }>(
     'SELECT name, labels FROM nodes',
@@ -248,31 +424,20 @@ export function createRightsizingQueries(db: Db) {
     const factorOf = (node: string | null) => (node === null ? undefined : factors.get(node));
 
     const pods = new Map<string, PodInfo>();
-    // Identity columns → PodInfo, so a pod's labels are parsed once, not once per point.
-    const identities = new Map<string, PodInfo>();
+    // A pod's identity columns as last seen, with what they gave, so its labels are parsed once, not once per point.
+    const identities = new Map<string, { columns: IdentityColumns; info: PodInfo }>();
     const podOf = (row: ContainerRow): PodInfo => {
-      const identity = [
-        row.namespace,
-        row.pod,
-        row.ml_job_kind,
-        row.ml_job_name,
-        row.served_model,
-        row.workload_kind,
-        row.workload_name,
-        row.labels,
-      ].join('\u0000');
-      let info = identities.get(identity);
-      if (!info) {
-        const labels = parseLabels(row.labels);
-        const key = podKey(row.namespace, row.pod);
-        info = {
-          workload: workloadOf(row, labels),
-          replicaType: labels[REPLICA_TYPE_LABEL] || undefined,
-          gpuContainers: pods.get(key)?.gpuContainers ?? [],
-        };
-        identities.set(identity, info);
-        pods.set(key, info);
-      }
+      const key = podKey(row.namespace, row.pod);
+      const known = identities.get(key);
+      if (known && sameIdentity(known.columns, row)) return known.info;
+      const labels = parseLabels(row.labels);
+      const info: PodInfo = {
+        workload: workloadOf(row, labels),
+        replicaType: labels[REPLICA_TYPE_LABEL] || undefined,
+        gpuContainers: pods.get(key)?.gpuContainers ?? [],
+      };
+      identities.set(key, { columns: identityColumnsOf(row), info });
+      pods.set(key, info);
       return info;
     };
 
