@@ -211,11 +211,7 @@ async function sendAll(url: string, samples: readonly Sample[]): Promise<void> {
 }
 
 /** `mlcost collector` as a child process, fed over HTTP; its CPU from /proc. */
-async function httpRate(
-  dir: string,
-  warm: readonly Sample[],
-  measured: readonly Sample[],
-): Promise<Rate & { batchesPerCommit: number }> {
+async function httpRate(dir: string, warm: readonly Sample[], measured: readonly Sample[]): Promise<Rate> {
   const port = await freePort();
   const collector = new MlcostProcess(
     ['collector', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data')],
@@ -229,23 +225,11 @@ async function httpRate(
     const began = performance.now();
     await sendAll(url, measured);
     const wall = (performance.now() - began) / 1000;
-    const rate = rateOf(measured, cpuSeconds(collector.pid)! - cpu, wall);
-    // How many batches shared a commit, warm-up included (collector/ingest/group-commit.ts).
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    const sum = metricValue(metrics, 'mlcost_collector_ingest_batches_per_commit_sum');
-    const count = metricValue(metrics, 'mlcost_collector_ingest_batches_per_commit_count');
-    return { ...rate, batchesPerCommit: sum / count };
+    return rateOf(measured, cpuSeconds(collector.pid)! - cpu, wall);
   } finally {
     collector.signal('SIGTERM');
     await collector.waitForExit(15_000).catch(() => undefined);
   }
-}
-
-/** The value of an unlabelled series in Prometheus text. */
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
-  if (!line) throw new Error(`the collector's /metrics has no ${name}`);
-  return Number(line.slice(name.length + 1));
 }
 
 export async function runIngestBench(options: {
@@ -281,9 +265,7 @@ export async function runIngestBench(options: {
       `ingest: ingest service ${perCpu(service).toFixed(0)} windows/CPU-s (${perWall(service).toFixed(0)}/s wall)`,
     );
     const http = await httpRate(dir, warm, measured);
-    options.log(
-      `ingest: HTTP ${perCpu(http).toFixed(0)} windows/CPU-s (${perWall(http).toFixed(0)}/s wall), ${http.batchesPerCommit.toFixed(2)} batches per commit`,
-    );
+    options.log(`ingest: HTTP ${perCpu(http).toFixed(0)} windows/CPU-s (${perWall(http).toFixed(0)}/s wall)`);
     const peer = { peer: 'raw better-sqlite3', peerFigure: perCpu(raw), better: 'higher' as const };
     const detail = (rate: Rate) =>
       `${rate.windows} windows, ${rate.rows.toLocaleString('en-US')} rows; ${rate.cpuSeconds.toFixed(2)} CPU-s, ${rate.wallSeconds.toFixed(2)} s wall (${perWall(rate).toFixed(0)} windows/s wall)`;
@@ -309,7 +291,7 @@ export async function runIngestBench(options: {
         note: detail(store),
       },
       {
-        name: `${label}: ingest service (gunzip + JSON + batch check + store)`,
+        name: `${label}: ingest service (gunzip + JSON + zod + store)`,
         figure: perCpu(service),
         unit: 'windows/CPU-s',
         ...peer,
@@ -320,7 +302,7 @@ export async function runIngestBench(options: {
         figure: perCpu(http),
         unit: 'windows/CPU-s',
         ...peer,
-        note: `collector process CPU; ${IN_FLIGHT} requests in flight, ${http.batchesPerCommit.toFixed(2)} batches per commit on average; ${detail(http)}`,
+        note: `collector process CPU; ${IN_FLIGHT} requests in flight; ${detail(http)}`,
       },
       {
         name: `${label}: HTTP vs target 40% of raw`,

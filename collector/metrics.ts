@@ -16,8 +16,6 @@ export interface CollectorMetrics {
   duplicates: Counter;
   rejections: Counter<'reason'>;
   ingestDuration: Histogram;
-  /** Batches written per commit (ingest over HTTP shares commits: collector/ingest/group-commit.ts). */
-  batchesPerCommit: Histogram;
 }
 
 export function createCollectorMetrics(
@@ -93,12 +91,6 @@ export function createCollectorMetrics(
       name: 'mlcost_collector_ingest_duration_seconds',
       help: 'Time to validate and store one agent batch.',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
-    batchesPerCommit: new Histogram({
-      name: 'mlcost_collector_ingest_batches_per_commit',
-      help: 'Agent batches written in one store commit: batches that arrive together share it.',
-      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),
   };

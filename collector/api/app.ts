@@ -108,10 +108,10 @@ export function createApp(deps: AppDeps): Hono {
       }
       const headers = incoming ? headerRecord(incoming) : c.req.header();
       return withRemoteContext(headers, () =>
-        inSpan('mlcost.collector.ingest', { 'http.route': '/api/v1/ingest' }, async (span) => {
+        inSpan('mlcost.collector.ingest', { 'http.route': '/api/v1/ingest' }, (span) => {
           const batch = deps.ingest.decode(body, headers['content-encoding'], headers['content-type']);
           span.setAttributes({ 'mlcost.agent_id': batch.agentId, 'mlcost.sequence': batch.sequence });
-          const result = await deps.ingest.storeGrouped(batch);
+          const result = deps.ingest.store(batch);
           span.setAttribute('mlcost.duplicate', result.duplicate);
           if (!result.duplicate) {
             deps.logger.debug(

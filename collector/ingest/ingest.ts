@@ -1,16 +1,13 @@
 // Ingest: authenticates an agent's request, reads its (possibly gzip) body within limits, validates the batch
-// against the versioned schema and stores it all or nothing (in a commit shared with the batches that arrived with
-// it); every refusal is an HttpProblem naming what is wrong.
+// against the versioned schema and stores it in one transaction; every refusal is an HttpProblem naming what is wrong.
 import { gunzipSync } from 'node:zlib';
 import { BATCH_SCHEMA_VERSION, type Batch, describeSchemaIssues } from '../../core/protocol/batch.ts';
 import { parseBatch } from '../../core/protocol/batch-fast.ts';
 import { tracer } from '../../core/tracing.ts';
 import { HttpProblem } from '../api/problem.ts';
 import type { CollectorMetrics, RejectionReason } from '../metrics.ts';
-import type { WriteResult } from '../store/batch-writer.ts';
 import type { Store } from '../store/store.ts';
 import type { AgentAuthenticator } from './auth.ts';
-import { createGroupCommit } from './group-commit.ts';
 
 export interface IngestOptions {
   authenticator: AgentAuthenticator;
@@ -153,55 +150,31 @@ export class IngestService {
     return result.data;
   }
 
-  /** Stores a validated batch in a commit of its own; an (agent, sequence) already stored is accepted again. */
+  /** Stores a validated batch; an (agent, sequence) already stored is accepted again without a second write. */
   store(batch: Batch, now = Date.now()): IngestResult {
     const stop = this.metrics.ingestDuration.startTimer();
+    let written: ReturnType<Store['writeBatch']>;
     try {
-      return this.stored(
-        batch,
-        tracer.startActiveSpan('mlcost.collector.store', (span) => {
-          try {
-            return this.db.writeBatch(batch, now);
-          } finally {
-            span.end();
-          }
-        }),
-      );
-    } catch (error) {
-      throw this.storeFailed(error);
-    } finally {
-      stop();
-    }
-  }
-
-  /**
-   * Stores a validated batch in the commit it shares with the batches that arrived in the same turn of the event
-   * loop (group-commit.ts), as `store` would store it alone; resolves once that commit has returned.
-   */
-  async storeGrouped(batch: Batch): Promise<IngestResult> {
-    const stop = this.metrics.ingestDuration.startTimer();
-    try {
-      const written = await tracer.startActiveSpan('mlcost.collector.store', async (span) => {
+      written = tracer.startActiveSpan('mlcost.collector.store', (span) => {
         try {
-          return await this.writeGrouped(batch);
+          return this.db.writeBatch(batch, now);
         } finally {
           span.end();
         }
       });
-      return this.stored(batch, written);
     } catch (error) {
-      throw this.storeFailed(error);
+      throw this.reject(
+        'store_error',
+        new HttpProblem(
+          503,
+          'Service Unavailable',
+          `the store could not write the batch: ${(error as Error).message}`,
+          { headers: { 'retry-after': '5' } },
+        ),
+      );
     } finally {
       stop();
     }
-  }
-
-  private readonly writeGrouped = createGroupCommit((batches: readonly Batch[]) => {
-    this.metrics.batchesPerCommit.observe(batches.length);
-    return this.db.writeBatches(batches, Date.now());
-  });
-
-  private stored(batch: Batch, written: WriteResult): IngestResult {
     if (written.duplicate) {
       this.metrics.duplicates.inc();
     } else {
@@ -215,18 +188,6 @@ export class IngestService {
       sequence: batch.sequence,
       windows: written.windows,
     };
-  }
-
-  private storeFailed(error: unknown): HttpProblem {
-    return this.reject(
-      'store_error',
-      new HttpProblem(
-        503,
-        'Service Unavailable',
-        `the store could not write the batch: ${(error as Error).message}`,
-        { headers: { 'retry-after': '5' } },
-      ),
-    );
   }
 
   /** The 413 answer for a body over the limit, counted as a rejection. */

@@ -1,9 +1,5 @@
 // Writes one agent batch in one transaction: the batch's (agent, sequence) row and every record of its windows,
 // or nothing at all. A batch already stored is reported as a duplicate and not written again.
-//
-// Several batches can share one commit (`writeBatches`): each is still all or nothing (its own savepoint inside the
-// shared transaction: one that fails is rolled back alone and reported as its error), and the commit, with its
-// fsync, is paid once for all of them.
 import type { Batch, UsageWindow } from '../../core/protocol/batch.ts';
 import type { Db } from './database.ts';
 import { WINDOW_INSERT_SQL, windowRows } from './window-rows.ts';
@@ -14,25 +10,6 @@ export interface WriteResult {
 }
 
 export type BatchWriter = (batch: Batch, receivedAt: number) => WriteResult;
-
-/** Writes each batch as `BatchWriter` does, all in one commit; a batch that failed gives its error in its place. */
-export type BatchesWriter = (batches: readonly Batch[], receivedAt: number) => Array<WriteResult | Error>;
-
-/** One writer for single batches and one for batches that share a commit. */
-export function createBatchWriters(db: Db): { writeBatch: BatchWriter; writeBatches: BatchesWriter } {
-  const writeBatch = createBatchWriter(db);
-  // better-sqlite3 runs a transaction function called inside another as a savepoint.
-  const writeBatches = db.transaction((batches: readonly Batch[], receivedAt: number) =>
-    batches.map((batch) => {
-      try {
-        return writeBatch(batch, receivedAt);
-      } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
-      }
-    }),
-  );
-  return { writeBatch, writeBatches };
-}
 
 export function createBatchWriter(db: Db): BatchWriter {
   const insertBatch = db.prepare(

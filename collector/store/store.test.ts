@@ -195,63 +195,6 @@ describe('writeBatch', () => {
   });
 });
 
-describe('writeBatches (batches sharing one commit)', () => {
-  it('stores each batch whole, one failing batch rolled back alone and given its own error', () => {
-    const failingStart = T0 + 11 * MINUTE;
-    store.db.exec(`CREATE TEMP TRIGGER fail_one_window BEFORE INSERT ON main.node_windows
-      WHEN NEW.start = ${failingStart} BEGIN SELECT RAISE(ABORT, 'forced failure in the second batch'); END`);
-    const results = store.writeBatches(
-      [
-        batch(1, [window(0), window(1)]),
-        // Its first window goes in before its second fails: the savepoint takes that one back too.
-        batch(2, [window(10, { node: 'node-b' }), window(11, { node: 'node-b' })]),
-        batch(3, [window(20)]),
-        batch(1, [window(30)]), // already stored, earlier in the same commit
-      ],
-      T0,
-    );
-    expect(results[0]).toEqual({ duplicate: false, windows: 2 });
-    expect(results[1]).toBeInstanceOf(Error);
-    expect((results[1] as Error).message).toMatch(/forced failure in the second batch/);
-    expect(results[2]).toEqual({ duplicate: false, windows: 1 });
-    expect(results[3]).toEqual({ duplicate: true, windows: 0 });
-    expect(store.db.inTransaction).toBe(false);
-    expect(store.db.prepare('SELECT sequence FROM batches ORDER BY sequence').pluck().all()).toEqual([1, 3]);
-    expect(store.db.prepare('SELECT start FROM node_windows ORDER BY start').pluck().all()).toEqual([
-      T0,
-      T0 + MINUTE,
-      T0 + 20 * MINUTE,
-    ]);
-    expect(count('nodes')).toBe(1);
-
-    // Not half-recorded as seen: once the fault is gone the failed batch is stored in full.
-    store.db.exec('DROP TRIGGER fail_one_window');
-    expect(
-      store.writeBatches([batch(2, [window(10, { node: 'node-b' }), window(11, { node: 'node-b' })])], T0),
-    ).toEqual([{ duplicate: false, windows: 2 }]);
-  });
-
-  it('commits once for the whole group: a second connection sees none of the batches until all are in', () => {
-    const reader = new Database(store.file, { readonly: true });
-    const batchesNow = reader.prepare('SELECT count(*) AS n FROM batches');
-    const seen: number[] = [];
-    store.db.function('observe_group_commit', () => {
-      seen.push((batchesNow.get() as { n: number }).n);
-      return 0;
-    });
-    store.db.exec(
-      'CREATE TEMP TRIGGER observe_group AFTER INSERT ON main.node_windows BEGIN SELECT observe_group_commit(); END',
-    );
-    try {
-      store.writeBatches([batch(1, [window(0)]), batch(2, [window(1)]), batch(3, [window(2)])], T0);
-      expect(seen).toEqual([0, 0, 0]);
-      expect((batchesNow.get() as { n: number }).n).toBe(3);
-    } finally {
-      reader.close();
-    }
-  });
-});
-
 describe('listNodes', () => {
   it('is empty on a new store', () => {
     expect(store.nodes.listNodes()).toEqual([]);

@@ -1,6 +1,6 @@
 // The collector's store: one SQLite file and the writers and queries over it, behind one handle.
 import { statSync } from 'node:fs';
-import { type BatchesWriter, type BatchWriter, createBatchWriters } from './batch-writer.ts';
+import { type BatchWriter, createBatchWriter } from './batch-writer.ts';
 import { type Db, openDatabase } from './database.ts';
 import { createNodeQueries, type NodeQueries } from './node-queries.ts';
 import { createRetention } from './retention.ts';
@@ -9,8 +9,6 @@ export interface Store {
   readonly db: Db;
   readonly file: string;
   writeBatch: BatchWriter;
-  /** Several batches in one commit, each all or nothing (batch-writer.ts). */
-  writeBatches: BatchesWriter;
   nodes: NodeQueries;
   /** Deletes window records that ended at or before `cutoff`; returns how many rows went. */
   pruneBefore(cutoff: number): number;
@@ -27,7 +25,7 @@ export function openStore(file: string): Store {
   return {
     db,
     file,
-    ...createBatchWriters(db),
+    writeBatch: createBatchWriter(db),
     nodes: createNodeQueries(db),
     pruneBefore: createRetention(db),
     sizeBytes() {
