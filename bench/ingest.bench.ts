@@ -291,7 +291,7 @@ export async function runIngestBench(options: {
         note: detail(store),
       },
       {
-        name: `${label}: ingest service (gunzip + JSON + zod + store)`,
+        name: `${label}: ingest service (gunzip + JSON + batch check + store)`,
         figure: perCpu(service),
         unit: 'windows/CPU-s',
         ...peer,
