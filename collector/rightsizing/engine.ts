@@ -2,7 +2,7 @@
 // become its alternatives, and each workload keeps one GPU/replica change (the largest saving, the rest listed as
 // alternatives). Sorted by saving, largest first.
 import { recommendAbandoned, type WorkloadView } from './abandoned.ts';
-import { type Context, makeContext, workloadKey } from './context.ts';
+import { type Context, makeContext, recommendationId, workloadKey } from './context.ts';
 import { recommendCpuMemory } from './cpu-memory.ts';
 import { recommendGpuCount } from './gpu-count.ts';
 import { recommendGpuIdle } from './gpu-idle.ts';
@@ -168,6 +168,12 @@ export function analyze(
   const recommendations = resolve(all, resolved.exclusiveGpu)
     .filter((rec) => rec.monthlySaving >= resolved.minMonthlySaving)
     .sort((a, b) => b.monthlySaving - a.monthlySaving || a.id.localeCompare(b.id));
+  // By target, so the answer does not depend on the order the store handed the series over in.
+  notEnoughData.sort((a, b) => {
+    const x = recommendationId(a.kind, a.target);
+    const y = recommendationId(b.kind, b.target);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   return { recommendations, notEnoughData };
 }
 

@@ -6,11 +6,11 @@ import { positionsRow, rawRowReader } from './raw-rows.ts';
 import {
   CONTAINER_COLUMNS,
   containerRowOf,
-  GPU_COLUMNS,
-  gpuRowOf,
+  GPU_WINDOW_COLUMNS,
+  gpuWindowRowOf,
   MODEL_COLUMNS,
   modelRowOf,
-} from './rightsizing-queries.ts';
+} from './rightsizing-rows.ts';
 import { openStore } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlcost-raw-rows-'));
@@ -20,7 +20,7 @@ describe('raw row readers', () => {
   // Each field must come from the column of its own name: a row whose values are their positions shows where.
   it.each([
     ['container', CONTAINER_COLUMNS, containerRowOf],
-    ['gpu', GPU_COLUMNS, gpuRowOf],
+    ['gpu window', GPU_WINDOW_COLUMNS, gpuWindowRowOf],
     ['model', MODEL_COLUMNS, modelRowOf],
   ] as const)('%s rows take every field from the column of that name', (_, columns, make) => {
     const row = make(positionsRow(columns)) as unknown as Record<string, unknown>;

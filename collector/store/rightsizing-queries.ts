@@ -1,5 +1,6 @@
 // What the rightsizing engine reads from the store: every stored window of the history as per-workload series
-// (collector/rightsizing/types.ts), downsampled in SQL to one point per pod, container (or GPU) and `pointMs`.
+// (collector/rightsizing/types.ts), downsampled to one point per pod, container (or GPU) and `pointMs`
+// (rightsizing-points.ts).
 //
 // Target of a row: `ml_job_kind/ml_job_name`, else the served model (`served_model`; its kind read back from the
 // pod's labels as the agent derived it, InferenceService when they say nothing), else `workload_kind/name`, else
@@ -17,9 +18,11 @@
 // Prices: a point carries its node (`node`), and, when the caller gives a `nodePriceFactor`, the share of the
 // engine's flat prices that node pays (`priceFactor`, e.g. a spot node's discount), read from the node's labels.
 //
-// Memory and latency: rows are read one hour at a time (the `start` index; the caller may yield in between), and
-// what is kept is the points: at most history / pointMs per pod and container (4,032 for 14 days at 5 minutes),
-// and as many per GPU holder and served model. Raw 1-minute windows would be 5× as many.
+// Memory and latency: rows are read a node at a time, each node's as a range of its tables' primary keys (node,
+// start, …), and points are made as they stream by (the caller may yield between nodes); what is kept is the
+// points: at most history / pointMs per pod and container (4,032 for 14 days at 5 minutes), and as many per GPU
+// holder and served model. Raw 1-minute windows would be 5× as many. A pod seen on two nodes within one point's
+// time (deleted and recreated under its name) gives a point per node.
 import type {
   ContainerSeries,
   ContainerWindow,
@@ -31,9 +34,31 @@ import type {
 } from '../rightsizing/types.ts';
 import type { Db } from './database.ts';
 import { rawRowReader } from './raw-rows.ts';
+import {
+  containerPointKey,
+  gpuPointKey,
+  holderRows,
+  mergeContainerRow,
+  mergeGpuRow,
+  mergeModelRow,
+  modelPointKey,
+  pointsOf,
+} from './rightsizing-points.ts';
+import {
+  CONTAINER_COLUMNS,
+  type ContainerRow,
+  containerRowOf,
+  GPU_WINDOW_COLUMNS,
+  type GpuRow,
+  type GpuWindowRow,
+  gpuWindowRowOf,
+  type IdentityColumns,
+  MODEL_COLUMNS,
+  type ModelRow,
+  modelRowOf,
+} from './rightsizing-rows.ts';
 
-/** Rows are read this much history at a time. */
-export const CHUNK_MS = 3_600_000;
+const HOUR_MS = 3_600_000;
 /** The default point: 5 minutes (KRR's 100 points are then 8.3 h of history). */
 export const DEFAULT_POINT_MS = 300_000;
 /** Kubeflow training operators label each pod with its replica type (`worker`, `master`, `ps`). */
@@ -53,203 +78,22 @@ export interface ReadStats {
   pods: number;
 }
 
-/** The columns that say what a pod belongs to. */
-export interface IdentityColumns {
-  namespace: string;
-  pod: string;
-  workload_kind: string | null;
-  workload_name: string | null;
-  ml_job_kind: string | null;
-  ml_job_name: string | null;
-  served_model: string | null;
-  /** JSON object of the pod's labels. */
-  labels: string | null;
-}
+export type { IdentityColumns } from './rightsizing-rows.ts';
 
-interface ContainerRow extends IdentityColumns {
-  container: string;
-  node: string | null;
-  start: number;
-  end: number;
-  cpu_avg: number | null;
-  cpu_p95: number | null;
-  cpu_max: number | null;
-  memory_avg: number | null;
-  memory_max: number | null;
-  request_cpu: number | null;
-  request_memory: number | null;
-  request_gpus: number | null;
-  gpu_resource: string | null;
-  limit_cpu: number | null;
-  limit_memory: number | null;
-  restarts: number | null;
-  oom_killed: number | null;
-}
-
-interface GpuRow {
-  gpu_id: string;
-  node: string | null;
-  start: number;
-  end: number;
-  namespace: string | null;
-  pod: string | null;
-  container: string | null;
-  share: number | null;
-  model: string | null;
-  mig_profile: string | null;
-  activity_avg: number | null;
-  activity_max: number | null;
-  memory_used_max: number | null;
-  memory_total: number | null;
-}
-
-interface ModelRow {
-  namespace: string;
-  pod: string;
-  model: string;
-  server: string;
-  start: number;
-  end: number;
-  requests_ok: number;
-  requests_failed: number;
-  prompt_tokens: number;
-  generated_tokens: number;
-  latency_sum: number;
-  latency_count: number;
-  queue_max: number | null;
-  kv_cache_max: number | null;
-}
-
-interface PointParams {
+interface NodeRange {
+  node: string;
   from: number;
   to: number;
-  point: number;
 }
 
-// Each query's columns in order, and the row made from them (collector/store/raw-rows.ts).
-export const CONTAINER_COLUMNS = [
-  'namespace',
-  'pod',
-  'container',
-  'node',
-  'start',
-  'end',
-  'cpu_avg',
-  'cpu_p95',
-  'cpu_max',
-  'memory_avg',
-  'memory_max',
-  'request_cpu',
-  'request_memory',
-  'request_gpus',
-  'gpu_resource',
-  'limit_cpu',
-  'limit_memory',
-  'restarts',
-  'oom_killed',
-  'workload_kind',
-  'workload_name',
-  'ml_job_kind',
-  'ml_job_name',
-  'served_model',
-  'labels',
-] as const;
-
-export const containerRowOf = (v: unknown[]): ContainerRow => ({
-  namespace: v[0] as string,
-  pod: v[1] as string,
-  container: v[2] as string,
-  node: v[3] as string | null,
-  start: v[4] as number,
-  end: v[5] as number,
-  cpu_avg: v[6] as number | null,
-  cpu_p95: v[7] as number | null,
-  cpu_max: v[8] as number | null,
-  memory_avg: v[9] as number | null,
-  memory_max: v[10] as number | null,
-  request_cpu: v[11] as number | null,
-  request_memory: v[12] as number | null,
-  request_gpus: v[13] as number | null,
-  gpu_resource: v[14] as string | null,
-  limit_cpu: v[15] as number | null,
-  limit_memory: v[16] as number | null,
-  restarts: v[17] as number | null,
-  oom_killed: v[18] as number | null,
-  workload_kind: v[19] as string | null,
-  workload_name: v[20] as string | null,
-  ml_job_kind: v[21] as string | null,
-  ml_job_name: v[22] as string | null,
-  served_model: v[23] as string | null,
-  labels: v[24] as string | null,
-});
-
-export const GPU_COLUMNS = [
-  'gpu_id',
-  'node',
-  'start',
-  'end',
-  'namespace',
-  'pod',
-  'container',
-  'share',
-  'model',
-  'mig_profile',
-  'activity_avg',
-  'activity_max',
-  'memory_used_max',
-  'memory_total',
-] as const;
-
-export const gpuRowOf = (v: unknown[]): GpuRow => ({
-  gpu_id: v[0] as string,
-  node: v[1] as string | null,
-  start: v[2] as number,
-  end: v[3] as number,
-  namespace: v[4] as string | null,
-  pod: v[5] as string | null,
-  container: v[6] as string | null,
-  share: v[7] as number | null,
-  model: v[8] as string | null,
-  mig_profile: v[9] as string | null,
-  activity_avg: v[10] as number | null,
-  activity_max: v[11] as number | null,
-  memory_used_max: v[12] as number | null,
-  memory_total: v[13] as number | null,
-});
-
-export const MODEL_COLUMNS = [
-  'namespace',
-  'pod',
-  'model',
-  'server',
-  'start',
-  'end',
-  'requests_ok',
-  'requests_failed',
-  'prompt_tokens',
-  'generated_tokens',
-  'latency_sum',
-  'latency_count',
-  'queue_max',
-  'kv_cache_max',
-] as const;
-
-export const modelRowOf = (v: unknown[]): ModelRow => ({
-  namespace: v[0] as string,
-  pod: v[1] as string,
-  model: v[2] as string,
-  server: v[3] as string,
-  start: v[4] as number,
-  end: v[5] as number,
-  requests_ok: v[6] as number,
-  requests_failed: v[7] as number,
-  prompt_tokens: v[8] as number,
-  generated_tokens: v[9] as number,
-  latency_sum: v[10] as number,
-  latency_count: v[11] as number,
-  queue_max: v[12] as number | null,
-  kv_cache_max: v[13] as number | null,
-});
+/** The nodes a window table has rows of: one step down its primary key per node, not a scan of the table. */
+function distinctNodes(db: Db, table: 'container_windows' | 'gpu_windows' | 'model_windows') {
+  const first = db.prepare<[], string | null>(`SELECT min(node) FROM ${table}`).pluck();
+  const next = db.prepare<[string], string | null>(`SELECT min(node) FROM ${table} WHERE node > ?`).pluck();
+  return function* (): Generator<string> {
+    for (let node = first.get() ?? null; node !== null; node = next.get(node) ?? null) yield node;
+  };
+}
 
 /** What a pod is part of, as the engine names it. */
 interface PodInfo {
@@ -332,69 +176,38 @@ const sameIdentity = (known: IdentityColumns, row: IdentityColumns) =>
 const podKey = (namespace: string, pod: string) => `${namespace}\u0000${pod}`;
 const workloadKeyOf = (ref: WorkloadRef) => `${ref.namespace}\u0000${ref.kind}\u0000${ref.name}`;
 
-/** Aligned chunks of at most CHUNK_MS covering [from, to). */
-function* chunks(from: number, to: number): Generator<[number, number]> {
-  for (let start = from; start < to; start += CHUNK_MS) yield [start, Math.min(to, start + CHUNK_MS)];
-}
+const byStart = (a: { start: number }, b: { start: number }) => a.start - b.start;
 
 export function createRightsizingQueries(db: Db) {
-  // `start - start % :point` is the point's slot (`%` works on integers, whatever way the number was bound).
-  const containerPoints = rawRowReader<PointParams, ContainerRow>(
+  // One node's windows in [from, to), in the order of the tables' primary keys (node, start, …): a range scan of
+  // the table itself, where reading by the `start` index looked every row up again. Points are made in JS
+  // (pointsOf), which was also cheaper than SQL's GROUP BY with its sorts.
+  const containerRows = rawRowReader<NodeRange, ContainerRow>(
     db,
-    `
-    SELECT namespace, pod, container, max(node) AS node,
-      min(start) AS start, max(end) AS end,
-      max(cpu_avg) AS cpu_avg, max(cpu_p95) AS cpu_p95, max(cpu_max) AS cpu_max,
-      max(memory_avg) AS memory_avg, max(memory_max) AS memory_max,
-      max(request_cpu) AS request_cpu, max(request_memory) AS request_memory,
-      max(request_gpus) AS request_gpus, max(gpu_resource) AS gpu_resource,
-      max(limit_cpu) AS limit_cpu, max(limit_memory) AS limit_memory,
-      max(restarts) AS restarts, max(oom_killed) AS oom_killed,
-      workload_kind, workload_name, ml_job_kind, ml_job_name, served_model, labels
-    FROM container_windows
-    WHERE start >= :from AND start < :to
-    GROUP BY namespace, pod, container, start - start % :point
-    ORDER BY min(start)`,
+    `SELECT ${CONTAINER_COLUMNS.join(', ')} FROM container_windows
+    WHERE node = :node AND start >= :from AND start < :to ORDER BY start`,
     CONTAINER_COLUMNS,
     containerRowOf,
   );
-  // One row per GPU (or MIG slice), holder and point: gpu_windows × json_each(holders).
-  const gpuPoints = rawRowReader<PointParams, GpuRow>(
+  const gpuRows = rawRowReader<NodeRange, GpuWindowRow>(
     db,
-    `
-    SELECT g.gpu_id AS gpu_id, max(g.node) AS node,
-      min(g.start) AS start, max(g.end) AS end,
-      json_extract(h.value, '$.namespace') AS namespace,
-      json_extract(h.value, '$.pod') AS pod,
-      json_extract(h.value, '$.container') AS container,
-      max(json_extract(h.value, '$.share')) AS share,
-      max(g.model) AS model, max(g.mig_profile) AS mig_profile,
-      max(g.activity_avg) AS activity_avg, max(g.activity_max) AS activity_max,
-      max(g.memory_used_max) AS memory_used_max, max(g.memory_total) AS memory_total
-    FROM gpu_windows g, json_each(g.holders) h
-    WHERE g.start >= :from AND g.start < :to
-    GROUP BY g.gpu_id, json_extract(h.value, '$.namespace'), json_extract(h.value, '$.pod'),
-      json_extract(h.value, '$.container'), g.start - g.start % :point
-    ORDER BY min(g.start)`,
-    GPU_COLUMNS,
-    gpuRowOf,
+    `SELECT ${GPU_WINDOW_COLUMNS.join(', ')} FROM gpu_windows
+    WHERE node = :node AND start >= :from AND start < :to ORDER BY start`,
+    GPU_WINDOW_COLUMNS,
+    gpuWindowRowOf,
   );
-  const modelPoints = rawRowReader<PointParams, ModelRow>(
+  const modelRows = rawRowReader<NodeRange, ModelRow>(
     db,
-    `
-    SELECT namespace, pod, model, max(server) AS server,
-      min(start) AS start, max(end) AS end,
-      sum(requests_ok) AS requests_ok, sum(requests_failed) AS requests_failed,
-      sum(prompt_tokens) AS prompt_tokens, sum(generated_tokens) AS generated_tokens,
-      sum(latency_sum) AS latency_sum, sum(latency_count) AS latency_count,
-      max(queue_max) AS queue_max, max(kv_cache_max) AS kv_cache_max
-    FROM model_windows
-    WHERE start >= :from AND start < :to
-    GROUP BY namespace, pod, model, start - start % :point
-    ORDER BY min(start)`,
+    `SELECT ${MODEL_COLUMNS.join(', ')} FROM model_windows
+    WHERE node = :node AND start >= :from AND start < :to ORDER BY start`,
     MODEL_COLUMNS,
     modelRowOf,
   );
+  const nodesOf = {
+    container_windows: distinctNodes(db, 'container_windows'),
+    gpu_windows: distinctNodes(db, 'gpu_windows'),
+    model_windows: distinctNodes(db, 'model_windows'),
+  };
 
   const nodeLabels = db.prepare<[], { name: string; labels: string | null }>(
     'SELECT name, labels FROM nodes',
@@ -402,20 +215,21 @@ export function createRightsizingQueries(db: Db) {
 
   /**
    * Every container, GPU and model window that starts in [from, to), as series per workload, one point per
-   * `pointMs` (which must divide an hour). Rows are read an hour at a time; the generator yields after each hour, so a
-   * caller can let other work run in between, and returns the series. `nodePriceFactor` (from a node's labels) sets
-   * each point's `priceFactor` where it is not 1.
+   * `pointMs` (which must divide an hour), each series' points in time order. Rows are read a node at a time; the
+   * generator yields after each node, so a caller can let other work run in between, and returns the series.
+   * `nodePriceFactor` (from a node's labels) sets each point's `priceFactor` where it is not 1.
    */
   function* readSeriesSteps(
     range: { from: number; to: number },
     pointMs = DEFAULT_POINT_MS,
     nodePriceFactor?: NodePriceFactor,
   ): Generator<void, RightsizingSeries & { stats: ReadStats }, void> {
-    if (!Number.isInteger(pointMs) || pointMs <= 0 || CHUNK_MS % pointMs !== 0) {
+    if (!Number.isInteger(pointMs) || pointMs <= 0 || HOUR_MS % pointMs !== 0) {
       throw new RangeError(`pointMs ${pointMs} must be a whole number of milliseconds that divides an hour`);
     }
-    // Chunks align to points, so no point straddles two chunks.
+    // Aligned to points, so the first point is whole.
     const from = range.from - (((range.from % pointMs) + pointMs) % pointMs);
+    const span = { from, to: range.to };
     const stats: ReadStats = { containerPoints: 0, gpuPoints: 0, modelPoints: 0, pods: 0 };
     const factors = new Map<string, number>();
     if (nodePriceFactor) {
@@ -442,8 +256,9 @@ export function createRightsizingQueries(db: Db) {
     };
 
     const containers = new Map<string, ContainerSeries>();
-    for (const [start, end] of chunks(from, range.to)) {
-      for (const row of containerPoints.iterate({ from: start, to: end, point: pointMs })) {
+    for (const node of nodesOf.container_windows()) {
+      const rows = containerRows.iterate({ node, ...span });
+      for (const row of pointsOf(rows, pointMs, containerPointKey, mergeContainerRow)) {
         stats.containerPoints++;
         const pod = podOf(row);
         if ((row.request_gpus ?? 0) > 0 && !pod.gpuContainers.includes(row.container)) {
@@ -467,8 +282,9 @@ export function createRightsizingQueries(db: Db) {
     stats.pods = pods.size;
 
     const gpus = new Map<string, GpuSeries>();
-    for (const [start, end] of chunks(from, range.to)) {
-      for (const row of gpuPoints.iterate({ from: start, to: end, point: pointMs })) {
+    for (const node of nodesOf.gpu_windows()) {
+      const rows = holderRows(gpuRows.iterate({ node, ...span }));
+      for (const row of pointsOf(rows, pointMs, gpuPointKey, mergeGpuRow)) {
         if (!row.namespace || !row.pod) continue;
         stats.gpuPoints++;
         const pod = pods.get(podKey(row.namespace, row.pod));
@@ -491,8 +307,9 @@ export function createRightsizingQueries(db: Db) {
     }
 
     const models = new Map<string, ModelSeries>();
-    for (const [start, end] of chunks(from, range.to)) {
-      for (const row of modelPoints.iterate({ from: start, to: end, point: pointMs })) {
+    for (const node of nodesOf.model_windows()) {
+      const rows = modelRows.iterate({ node, ...span });
+      for (const row of pointsOf(rows, pointMs, modelPointKey, mergeModelRow)) {
         stats.modelPoints++;
         const workload = pods.get(podKey(row.namespace, row.pod))?.workload ?? {
           namespace: row.namespace,
@@ -510,6 +327,10 @@ export function createRightsizingQueries(db: Db) {
       yield;
     }
 
+    // Nodes were read one after another: a workload on several nodes gets its points in time order here.
+    for (const series of [...containers.values(), ...gpus.values(), ...models.values()]) {
+      series.windows.sort(byStart);
+    }
     return {
       containers: [...containers.values()],
       gpus: [...gpus.values()],
