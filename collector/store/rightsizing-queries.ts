@@ -86,8 +86,22 @@ interface NodeRange {
   to: number;
 }
 
+type WindowTable = 'container_windows' | 'gpu_windows' | 'model_windows';
+
+/** One node's rows of a window table with a start in [from, to), in start order, as `make` makes them. */
+function nodeWindowsReader<R>(
+  db: Db,
+  table: WindowTable,
+  columns: readonly string[],
+  make: (values: unknown[]) => R,
+) {
+  const sql = `SELECT ${columns.join(', ')} FROM ${table}
+    WHERE node = :node AND start >= :from AND start < :to ORDER BY start`;
+  return rawRowReader<NodeRange, R>(db, sql, columns, make);
+}
+
 /** The nodes a window table has rows of: one step down its primary key per node, not a scan of the table. */
-function distinctNodes(db: Db, table: 'container_windows' | 'gpu_windows' | 'model_windows') {
+function distinctNodes(db: Db, table: WindowTable) {
   const first = db.prepare<[], string | null>(`SELECT min(node) FROM ${table}`).pluck();
   const next = db.prepare<[string], string | null>(`SELECT min(node) FROM ${table} WHERE node > ?`).pluck();
   return function* (): Generator<string> {
@@ -182,27 +196,9 @@ export function createRightsizingQueries(db: Db) {
   // One node's windows in [from, to), in the order of the tables' primary keys (node, start, …): a range scan of
   // the table itself, where reading by the `start` index looked every row up again. Points are made in JS
   // (pointsOf), which was also cheaper than SQL's GROUP BY with its sorts.
-  const containerRows = rawRowReader<NodeRange, ContainerRow>(
-    db,
-    `SELECT ${CONTAINER_COLUMNS.join(', ')} FROM container_windows
-    WHERE node = :node AND start >= :from AND start < :to ORDER BY start`,
-    CONTAINER_COLUMNS,
-    containerRowOf,
-  );
-  const gpuRows = rawRowReader<NodeRange, GpuWindowRow>(
-    db,
-    `SELECT ${GPU_WINDOW_COLUMNS.join(', ')} FROM gpu_windows
-    WHERE node = :node AND start >= :from AND start < :to ORDER BY start`,
-    GPU_WINDOW_COLUMNS,
-    gpuWindowRowOf,
-  );
-  const modelRows = rawRowReader<NodeRange, ModelRow>(
-    db,
-    `SELECT ${MODEL_COLUMNS.join(', ')} FROM model_windows
-    WHERE node = :node AND start >= :from AND start < :to ORDER BY start`,
-    MODEL_COLUMNS,
-    modelRowOf,
-  );
+  const containerRows = nodeWindowsReader(db, 'container_windows', CONTAINER_COLUMNS, containerRowOf);
+  const gpuRows = nodeWindowsReader(db, 'gpu_windows', GPU_WINDOW_COLUMNS, gpuWindowRowOf);
+  const modelRows = nodeWindowsReader(db, 'model_windows', MODEL_COLUMNS, modelRowOf);
   const nodesOf = {
     container_windows: distinctNodes(db, 'container_windows'),
     gpu_windows: distinctNodes(db, 'gpu_windows'),
