@@ -158,26 +158,6 @@ export function workloadOf(row: IdentityColumns, labels = parseLabels(row.labels
   return { namespace, kind: 'Pod', name: row.pod };
 }
 
-/** The identity columns alone, kept per pod (not the whole row with its numbers). */
-const identityColumnsOf = ({
-  namespace,
-  pod,
-  workload_kind,
-  workload_name,
-  ml_job_kind,
-  ml_job_name,
-  served_model,
-  labels,
-}: IdentityColumns): IdentityColumns => ({
-  namespace,
-  pod,
-  workload_kind,
-  workload_name,
-  ml_job_kind,
-  ml_job_name,
-  served_model,
-  labels,
-});
 /** Whether a row names its pod's owner and labels as `known` did (namespace and pod are the lookup key). */
 const sameIdentity = (known: IdentityColumns, row: IdentityColumns) =>
   known.workload_kind === row.workload_kind &&
@@ -246,7 +226,7 @@ export function createRightsizingQueries(db: Db) {
         replicaType: labels[REPLICA_TYPE_LABEL] || undefined,
         gpuContainers: pods.get(key)?.gpuContainers ?? [],
       };
-      identities.set(key, { columns: identityColumnsOf(row), info });
+      identities.set(key, { columns: row, info });
       pods.set(key, info);
       return info;
     };
