@@ -1,7 +1,7 @@
 // The cost API: /api/v1/allocation (OpenCost's parameters and field names), /api/v1/models, /api/v1/jobs,
 // /api/v1/budgets and the FOCUS export. Parameters are checked strictly: an unknown or bad one is a 400
 // problem+json naming the parameter and what it allows.
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import {
   type AggregateBy,
   type Allocation,
@@ -248,6 +248,40 @@ const modelJson = (m: ModelCost) => ({ ...m, start: iso(m.start), end: iso(m.end
 const jobJson = (j: JobCost) => ({ ...j, start: iso(j.start), end: iso(j.end) });
 const budgetJson = (b: BudgetStatus) => ({ ...b, monthStart: iso(b.monthStart), monthEnd: iso(b.monthEnd) });
 
+/**
+ * A list answer over a window (models, jobs): JSON `{currency, window, simulated, <key>: rows}`, or CSV with the
+ * currency and simulated columns on every row; both with the simulated header.
+ */
+function listResponse<T>(
+  c: Context,
+  answer: {
+    format: string;
+    currency: string;
+    window: TimeRange;
+    label: ReturnType<typeof simulatedLabel>;
+    key: string;
+    rows: readonly T[];
+    json: (row: T) => Record<string, unknown>;
+    csvColumns: readonly string[];
+  },
+): Response {
+  const { currency, window, label } = answer;
+  if (answer.format === 'csv') {
+    const rows = answer.rows.map((row) => ({ ...answer.json(row), currency, simulated: label.simulated }));
+    return csvResponse(csv(answer.csvColumns, rows), `${answer.key}.csv`, label.headers);
+  }
+  return c.json(
+    {
+      currency,
+      window: { start: iso(window.start), end: iso(window.end) },
+      simulated: label.simulated,
+      [answer.key]: answer.rows.map(answer.json),
+    },
+    200,
+    label.headers,
+  );
+}
+
 /** Turns the service's own errors into problems: a bad parameter is 400, an unusable configuration 503. */
 async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -356,27 +390,16 @@ export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
     const models = await answer(() =>
       cost.models({ window, shareIdle, idleByNode, ...(namespaces ? { namespaces } : {}) }),
     );
-    const label = simulatedLabel(store, window);
-    if (fmt === 'csv') {
-      return csvResponse(
-        csv(
-          MODEL_CSV_COLUMNS,
-          models.map((m) => ({ ...modelJson(m), currency: cost.currency, simulated: label.simulated })),
-        ),
-        'models.csv',
-        label.headers,
-      );
-    }
-    return c.json(
-      {
-        currency: cost.currency,
-        window: { start: iso(window.start), end: iso(window.end) },
-        simulated: label.simulated,
-        models: models.map(modelJson),
-      },
-      200,
-      label.headers,
-    );
+    return listResponse(c, {
+      format: fmt,
+      currency: cost.currency,
+      window,
+      label: simulatedLabel(store, window),
+      key: 'models',
+      rows: models,
+      json: modelJson,
+      csvColumns: MODEL_CSV_COLUMNS,
+    });
   });
 
   app.get('/api/v1/jobs', async (c) => {
@@ -396,27 +419,16 @@ export function registerCostRoutes(app: Hono, deps: CostRouteDeps): void {
         ...(kinds ? { kinds } : {}),
       }),
     );
-    const label = simulatedLabel(store, window);
-    if (fmt === 'csv') {
-      return csvResponse(
-        csv(
-          JOB_CSV_COLUMNS,
-          jobs.map((j) => ({ ...jobJson(j), currency: cost.currency, simulated: label.simulated })),
-        ),
-        'jobs.csv',
-        label.headers,
-      );
-    }
-    return c.json(
-      {
-        currency: cost.currency,
-        window: { start: iso(window.start), end: iso(window.end) },
-        simulated: label.simulated,
-        jobs: jobs.map(jobJson),
-      },
-      200,
-      label.headers,
-    );
+    return listResponse(c, {
+      format: fmt,
+      currency: cost.currency,
+      window,
+      label: simulatedLabel(store, window),
+      key: 'jobs',
+      rows: jobs,
+      json: jobJson,
+      csvColumns: JOB_CSV_COLUMNS,
+    });
   });
 
   app.get('/api/v1/budgets', async (c) => {
