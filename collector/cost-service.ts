@@ -46,6 +46,7 @@ import {
   unionHours,
   type WindowAllocation,
 } from './cost/index.ts';
+import { ModelAccumulators } from './cost/model-accumulators.ts';
 import {
   type CostQueries,
   createCostQueries,
@@ -647,46 +648,12 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
     const scopes = new IdleScopes(query.idleByNode ?? false);
     const share = query.shareIdle ? scopes : null;
     const namespaces = query.namespaces && query.namespaces.length > 0 ? new Set(query.namespaces) : null;
-    interface Acc {
-      model: string;
-      namespace: string;
-      server: string | null;
-      pods: Set<string>;
-      group: Group;
-      promptTokens: number;
-      generatedTokens: number;
-      requestsOk: number;
-      requestsFailed: number;
-    }
     // Accumulators are made in the order the model is first met (segments in time order; in an hour, its model
     // records before its pods' rows), which orders models of equal cost in the answer.
-    const accs = new Map<string, Acc>();
-    const accumulator = (
-      model: string,
-      namespace: string,
-      server: string | null,
-      start: number,
-      end: number,
-    ) => {
-      const key = `${namespace}|${model}`;
-      let acc = accs.get(key);
-      if (!acc) {
-        acc = {
-          model,
-          namespace,
-          server,
-          pods: new Set(),
-          group: new Group(emptyAllocation(model, {}, start, end)),
-          promptTokens: 0,
-          generatedTokens: 0,
-          requestsOk: 0,
-          requestsFailed: 0,
-        };
-        accs.set(key, acc);
-      }
-      if (acc.server === null && server !== null) acc.server = server;
-      return acc;
-    };
+    const accs = new ModelAccumulators<Group>(
+      (model, start, end) => new Group(emptyAllocation(model, {}, start, end)),
+    );
+    const accumulator = accs.of.bind(accs);
     const segments = planSegments(window, window.end - window.start);
     const rollupSegments = segments.filter((segment) => segment.rollup);
     const firstHour = rollupSegments[0]?.start;
@@ -787,7 +754,7 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
           const share =
             tokens > 0 ? s.tokens / tokens : requests > 0 ? s.requests / requests : 1 / served.length;
           const acc = accumulator(s.model, namespace, s.server, start, end);
-          for (const row of rows) acc.group.add(row, share, scopes.scopeOf(row));
+          for (const row of rows) acc.sums.add(row, share, scopes.scopeOf(row));
           acc.pods.add(podName);
         }
       }
@@ -874,7 +841,7 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
         const scope = scopes.byNode ? row.node : '';
         for (const s of served) {
           const acc = accumulator(s.model, row.namespace, s.server, row.start, row.end);
-          acc.group.add(allocation, 1 / served.length, scope);
+          acc.sums.add(allocation, 1 / served.length, scope);
           acc.pods.add(`${row.namespace}/${row.pod}`);
         }
       };
@@ -892,7 +859,7 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
       while (nextLate < lateRows.length) addUnmatched(lateRows[nextLate++]!);
       metRecordsUpTo(Number.POSITIVE_INFINITY);
       for (const g of groups) {
-        const acc = accs.get(`${g.namespace}|${g.model}`)!;
+        const acc = accs.find(g.namespace, g.model)!;
         acc.promptTokens += g.prompt_tokens;
         acc.generatedTokens += g.generated_tokens;
         acc.requestsOk += g.requests_ok;
@@ -902,17 +869,17 @@ export function createCostService(store: Store, options: CostServiceOptions = {}
           g.end ?? Number.NEGATIVE_INFINITY,
           g,
         );
-        acc.group.add(allocation, 1, g.node);
+        acc.sums.add(allocation, 1, g.node);
       }
       for (const { namespace, model, pods } of queries.modelPods(from, to)) {
-        const acc = accs.get(`${namespace}|${model}`)!;
+        const acc = accs.find(namespace, model)!;
         for (const pod of pods) acc.pods.add(`${namespace}/${pod}`);
       }
     }
 
     return [...accs.values()]
       .filter((acc) => !namespaces || namespaces.has(acc.namespace))
-      .map((acc) => modelCostOf(acc, acc.group.finish(share), weight))
+      .map((acc) => modelCostOf(acc, acc.sums.finish(share), weight))
       .sort((a, b) => b.totalCost - a.totalCost);
   }
 

@@ -5,6 +5,7 @@ import { shareIdle } from './aggregate.ts';
 import type { WindowAllocation } from './allocate.ts';
 import { type Allocation, addInto, emptyAllocation, finalize } from './allocation.ts';
 import type { StoredModelWindow } from './input.ts';
+import { type ModelAccumulator, ModelAccumulators } from './model-accumulators.ts';
 
 /**
  * Weight of a generated token against a prompt token when one cost is split between them: OpenCost's inference
@@ -48,18 +49,6 @@ export interface ModelCost {
   costPer1kRequests: number | null;
 }
 
-interface Accumulator {
-  model: string;
-  namespace: string;
-  server: string | null;
-  pods: Set<string>;
-  sums: Allocation;
-  promptTokens: number;
-  generatedTokens: number;
-  requestsOk: number;
-  requestsFailed: number;
-}
-
 const podWindowKey = (node: string, start: number, namespace: string, pod: string) =>
   `${node}|${start}|${namespace}|${pod}`;
 
@@ -94,33 +83,10 @@ export function modelCosts(
     }
   }
 
-  const accumulators = new Map<string, Accumulator>();
-  const accumulator = (
-    model: string,
-    namespace: string,
-    server: string | null,
-    start: number,
-    end: number,
-  ) => {
-    const key = `${namespace}|${model}`;
-    let acc = accumulators.get(key);
-    if (!acc) {
-      acc = {
-        model,
-        namespace,
-        server,
-        pods: new Set(),
-        sums: emptyAllocation(model, {}, start, end),
-        promptTokens: 0,
-        generatedTokens: 0,
-        requestsOk: 0,
-        requestsFailed: 0,
-      };
-      accumulators.set(key, acc);
-    }
-    if (acc.server === null && server !== null) acc.server = server;
-    return acc;
-  };
+  const accumulators = new ModelAccumulators<Allocation>((model, start, end) =>
+    emptyAllocation(model, {}, start, end),
+  );
+  const accumulator = accumulators.of.bind(accumulators);
 
   const byPodWindow = new Map<string, StoredModelWindow[]>();
   const modelsOfPod = new Map<string, Map<string, string>>();
@@ -179,14 +145,14 @@ export function modelCosts(
     .sort((a, b) => b.totalCost - a.totalCost);
 }
 
-function toModelCost(acc: Accumulator, generatedWeight: number): ModelCost {
+function toModelCost(acc: ModelAccumulator<Allocation>, generatedWeight: number): ModelCost {
   return modelCostOf(acc, finalize(acc.sums), generatedWeight);
 }
 
 /** What a served model cost, from its summed allocation and token/request counts (SPEC.md §10). */
 export function modelCostOf(
   acc: Pick<
-    Accumulator,
+    ModelAccumulator<unknown>,
     'model' | 'namespace' | 'server' | 'promptTokens' | 'generatedTokens' | 'requestsOk' | 'requestsFailed'
   > & {
     pods: { size: number };
