@@ -207,6 +207,7 @@ export function createRightsizingQueries(db: Db) {
     const from = range.from - (((range.from % pointMs) + pointMs) % pointMs);
     const span = { from, to: range.to };
     const stats: ReadStats = { containerPoints: 0, gpuPoints: 0, modelPoints: 0, pods: 0 };
+    const intern = interner();
     const factors = new Map<string, number>();
     if (nodePriceFactor) {
       for (const row of nodeLabels.iterate()) factors.set(row.name, nodePriceFactor(parseLabels(row.labels)));
@@ -251,7 +252,7 @@ export function createRightsizingQueries(db: Db) {
           };
           containers.set(key, series);
         }
-        series.windows.push(containerWindow(row, factorOf(row.node)));
+        series.windows.push(containerWindow(row, factorOf(row.node), intern));
       }
       yield;
     }
@@ -277,7 +278,7 @@ export function createRightsizingQueries(db: Db) {
           };
           gpus.set(key, series);
         }
-        series.windows.push(gpuWindow(row, container, factorOf(row.node)));
+        series.windows.push(gpuWindow(row, container, factorOf(row.node), intern));
       }
       yield;
     }
@@ -298,7 +299,7 @@ export function createRightsizingQueries(db: Db) {
           series = { workload, model: row.model, server: row.server, windows: [] };
           models.set(key, series);
         }
-        series.windows.push(modelWindow(row));
+        series.windows.push(modelWindow(row, intern));
       }
       yield;
     }
@@ -337,14 +338,30 @@ export type RightsizingQueries = ReturnType<typeof createRightsizingQueries>;
 /** The share of the engine's flat prices a node pays, from its labels (1 = the flat prices). */
 export type NodePriceFactor = (labels: Record<string, string>) => number;
 
+type Intern = (text: string) => string;
+
+/**
+ * One copy of each text the points repeat (pod names, GPU ids, product strings): SQLite hands over a new string
+ * for every row, and a history's points would each hold their own copies.
+ */
+function interner(): Intern {
+  const seen = new Map<string, string>();
+  return (text) => {
+    const known = seen.get(text);
+    if (known !== undefined) return known;
+    seen.set(text, text);
+    return text;
+  };
+}
+
 const withFactor = (factor: number | undefined) =>
   factor !== undefined && factor !== 1 ? { priceFactor: factor } : {};
 
-function containerWindow(row: ContainerRow, factor: number | undefined): ContainerWindow {
+function containerWindow(row: ContainerRow, factor: number | undefined, intern: Intern): ContainerWindow {
   return {
     start: row.start,
     end: row.end,
-    pod: row.pod,
+    pod: intern(row.pod),
     cpuAvg: opt(row.cpu_avg),
     cpuP95: opt(row.cpu_p95),
     cpuMax: opt(row.cpu_max),
@@ -355,22 +372,27 @@ function containerWindow(row: ContainerRow, factor: number | undefined): Contain
     limitCpu: opt(row.limit_cpu),
     limitMemory: opt(row.limit_memory),
     requestGpus: opt(row.request_gpus),
-    gpuResource: opt(row.gpu_resource),
+    gpuResource: row.gpu_resource === null ? undefined : intern(row.gpu_resource),
     restarts: opt(row.restarts),
     oomKilled: row.oom_killed === null ? undefined : row.oom_killed > 0,
     ...withFactor(factor),
   };
 }
 
-function gpuWindow(row: GpuRow, container: string | undefined, factor: number | undefined): GpuWindow {
+function gpuWindow(
+  row: GpuRow,
+  container: string | undefined,
+  factor: number | undefined,
+  intern: Intern,
+): GpuWindow {
   return {
     start: row.start,
     end: row.end,
-    pod: row.pod as string,
-    container,
-    gpuId: row.gpu_id,
-    model: opt(row.model),
-    migProfile: opt(row.mig_profile),
+    pod: intern(row.pod as string),
+    container: container === undefined ? undefined : intern(container),
+    gpuId: intern(row.gpu_id),
+    model: row.model === null ? undefined : intern(row.model),
+    migProfile: row.mig_profile === null ? undefined : intern(row.mig_profile),
     share: opt(row.share),
     activityAvg: opt(row.activity_avg),
     activityMax: opt(row.activity_max),
@@ -380,11 +402,11 @@ function gpuWindow(row: GpuRow, container: string | undefined, factor: number | 
   };
 }
 
-function modelWindow(row: ModelRow): ModelWindow {
+function modelWindow(row: ModelRow, intern: Intern): ModelWindow {
   return {
     start: row.start,
     end: row.end,
-    pod: row.pod,
+    pod: intern(row.pod),
     requestsOk: row.requests_ok,
     requestsFailed: row.requests_failed,
     promptTokens: row.prompt_tokens,
