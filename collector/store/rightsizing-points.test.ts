@@ -12,6 +12,8 @@ import { createRightsizingQueries } from './rightsizing-queries.ts';
 import { openStore, type Store } from './store.ts';
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const POINT = 5 * MINUTE;
 /** A Monday 10:00 UTC: office hours, so notebooks, training and serving are all busy or idle in turn. */
 const FROM = Date.UTC(2026, 9, 5, 10);
@@ -123,7 +125,9 @@ afterAll(() => {
 
 describe('rightsizing points from one-minute windows', () => {
   it('are the points SQL groups: every container, GPU holder and model point, with the same values', () => {
-    const series = createRightsizingQueries(store.db).readSeries({ from: FROM, to: TO }, POINT);
+    // Read from 23 hours before the first window: a node's rows are read a day at a time counted from there, so
+    // the second day starts an hour into the windows and points on both sides of it must come out whole.
+    const series = createRightsizingQueries(store.db).readSeries({ from: FROM + HOUR - DAY, to: TO }, POINT);
     const params = { from: FROM, to: TO, point: POINT };
 
     const withOomFlag = (row: Record<string, unknown>) => ({

@@ -18,8 +18,8 @@
 // Prices: a point carries its node (`node`), and, when the caller gives a `nodePriceFactor`, the share of the
 // engine's flat prices that node pays (`priceFactor`, e.g. a spot node's discount), read from the node's labels.
 //
-// Memory and latency: rows are read a node at a time, each node's as a range of its tables' primary keys (node,
-// start, …), and points are made as they stream by (the caller may yield between nodes); what is kept is the
+// Memory and latency: rows are read a node-day at a time, each as a range of the tables' primary keys (node,
+// start, …), and points are made as they stream by (the caller may yield between reads); what is kept is the
 // points: at most history / pointMs per pod and container (4,032 for 14 days at 5 minutes), and as many per GPU
 // holder and served model. Raw 1-minute windows would be 5× as many. A pod seen on two nodes within one point's
 // time (deleted and recreated under its name) gives a point per node.
@@ -59,6 +59,7 @@ import {
 } from './rightsizing-rows.ts';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 /** The default point: 5 minutes (KRR's 100 points are then 8.3 h of history). */
 export const DEFAULT_POINT_MS = 300_000;
 /** Kubeflow training operators label each pod with its replica type (`worker`, `master`, `ps`). */
@@ -88,7 +89,12 @@ interface NodeRange {
 
 type WindowTable = 'container_windows' | 'gpu_windows' | 'model_windows';
 
-/** One node's rows of a window table with a start in [from, to), in start order, as `make` makes them. */
+/**
+ * One node's rows of a window table with a start in [from, to), as `make` makes them: a day at a time, each day's
+ * in start order, so a reader can let other work run between days (a node's 14 days of one-minute windows are
+ * about 600,000 container rows). Days count from `from`: with `from` on a point, no point straddles two of them.
+ * Days before the node's first row or after its last are not asked for.
+ */
 function nodeWindowsReader<R>(
   db: Db,
   table: WindowTable,
@@ -97,7 +103,22 @@ function nodeWindowsReader<R>(
 ) {
   const sql = `SELECT ${columns.join(', ')} FROM ${table}
     WHERE node = :node AND start >= :from AND start < :to ORDER BY start`;
-  return rawRowReader<NodeRange, R>(db, sql, columns, make);
+  const rows = rawRowReader<NodeRange, R>(db, sql, columns, make);
+  const firstStart = db
+    .prepare<[string], number | null>(`SELECT min(start) FROM ${table} WHERE node = ?`)
+    .pluck();
+  const lastStart = db
+    .prepare<[string], number | null>(`SELECT max(start) FROM ${table} WHERE node = ?`)
+    .pluck();
+  return function* days(node: string, from: number, to: number): Generator<Iterable<R>, void, void> {
+    const first = firstStart.get(node) ?? null;
+    const last = lastStart.get(node) ?? null;
+    if (first === null || last === null) return;
+    const firstDay = from + Math.max(0, Math.floor((first - from) / DAY_MS)) * DAY_MS;
+    for (let day = firstDay; day < to && day <= last; day += DAY_MS) {
+      yield rows.iterate({ node, from: day, to: Math.min(to, day + DAY_MS) });
+    }
+  };
 }
 
 /** The nodes a window table has rows of: one step down its primary key per node, not a scan of the table. */
@@ -176,9 +197,9 @@ export function createRightsizingQueries(db: Db) {
   // One node's windows in [from, to), in the order of the tables' primary keys (node, start, …): a range scan of
   // the table itself, where reading by the `start` index looked every row up again. Points are made in JS
   // (pointsOf), which was also cheaper than SQL's GROUP BY with its sorts.
-  const containerRows = nodeWindowsReader(db, 'container_windows', CONTAINER_COLUMNS, containerRowOf);
-  const gpuRows = nodeWindowsReader(db, 'gpu_windows', GPU_WINDOW_COLUMNS, gpuWindowRowOf);
-  const modelRows = nodeWindowsReader(db, 'model_windows', MODEL_COLUMNS, modelRowOf);
+  const containerDays = nodeWindowsReader(db, 'container_windows', CONTAINER_COLUMNS, containerRowOf);
+  const gpuDays = nodeWindowsReader(db, 'gpu_windows', GPU_WINDOW_COLUMNS, gpuWindowRowOf);
+  const modelDays = nodeWindowsReader(db, 'model_windows', MODEL_COLUMNS, modelRowOf);
   const nodesOf = {
     container_windows: distinctNodes(db, 'container_windows'),
     gpu_windows: distinctNodes(db, 'gpu_windows'),
@@ -191,8 +212,8 @@ export function createRightsizingQueries(db: Db) {
 
   /**
    * Every container, GPU and model window that starts in [from, to), as series per workload, one point per
-   * `pointMs` (which must divide an hour), each series' points in time order. Rows are read a node at a time; the
-   * generator yields after each node, so a caller can let other work run in between, and returns the series.
+   * `pointMs` (which must divide an hour), each series' points in time order. Rows are read a node-day at a time; the
+   * generator yields after each, so a caller can let other work run in between, and returns the series.
    * `nodePriceFactor` (from a node's labels) sets each point's `priceFactor` where it is not 1.
    */
   function* readSeriesSteps(
@@ -203,9 +224,8 @@ export function createRightsizingQueries(db: Db) {
     if (!Number.isInteger(pointMs) || pointMs <= 0 || HOUR_MS % pointMs !== 0) {
       throw new RangeError(`pointMs ${pointMs} must be a whole number of milliseconds that divides an hour`);
     }
-    // Aligned to points, so the first point is whole.
+    // Aligned to points, so the first point is whole and no point straddles two days of a node's reads.
     const from = range.from - (((range.from % pointMs) + pointMs) % pointMs);
-    const span = { from, to: range.to };
     const stats: ReadStats = { containerPoints: 0, gpuPoints: 0, modelPoints: 0, pods: 0 };
     const intern = interner();
     const factors = new Map<string, number>();
@@ -233,76 +253,77 @@ export function createRightsizingQueries(db: Db) {
     };
 
     const containers = new Map<string, ContainerSeries>();
-    for (const node of nodesOf.container_windows()) {
-      const rows = containerRows.iterate({ node, ...span });
-      for (const row of pointsOf(rows, pointMs, containerPointKey, mergeContainerRow)) {
-        stats.containerPoints++;
-        const pod = podOf(row);
-        if ((row.request_gpus ?? 0) > 0 && !pod.gpuContainers.includes(row.container)) {
-          pod.gpuContainers.push(row.container);
+    for (const node of nodesOf.container_windows())
+      for (const rows of containerDays(node, from, range.to)) {
+        for (const row of pointsOf(rows, pointMs, containerPointKey, mergeContainerRow)) {
+          stats.containerPoints++;
+          const pod = podOf(row);
+          if ((row.request_gpus ?? 0) > 0 && !pod.gpuContainers.includes(row.container)) {
+            pod.gpuContainers.push(row.container);
+          }
+          const key = `${workloadKeyOf(pod.workload)}\u0000${row.container}\u0000${pod.replicaType ?? ''}`;
+          let series = containers.get(key);
+          if (!series) {
+            series = {
+              workload: pod.workload,
+              container: row.container,
+              ...(pod.replicaType ? { replicaType: pod.replicaType } : {}),
+              windows: [],
+            };
+            containers.set(key, series);
+          }
+          series.windows.push(containerWindow(row, factorOf(row.node), intern));
         }
-        const key = `${workloadKeyOf(pod.workload)}\u0000${row.container}\u0000${pod.replicaType ?? ''}`;
-        let series = containers.get(key);
-        if (!series) {
-          series = {
-            workload: pod.workload,
-            container: row.container,
-            ...(pod.replicaType ? { replicaType: pod.replicaType } : {}),
-            windows: [],
-          };
-          containers.set(key, series);
-        }
-        series.windows.push(containerWindow(row, factorOf(row.node), intern));
+        yield;
       }
-      yield;
-    }
     stats.pods = pods.size;
 
     const gpus = new Map<string, GpuSeries>();
-    for (const node of nodesOf.gpu_windows()) {
-      const rows = holderRows(gpuRows.iterate({ node, ...span }));
-      for (const row of pointsOf(rows, pointMs, gpuPointKey, mergeGpuRow)) {
-        if (!row.namespace || !row.pod) continue;
-        stats.gpuPoints++;
-        const pod = pods.get(podKey(row.namespace, row.pod));
-        const workload = pod?.workload ?? { namespace: row.namespace, kind: 'Pod', name: row.pod };
-        const container = row.container ?? pod?.gpuContainers[0];
-        const key = `${workloadKeyOf(workload)}\u0000${container ?? ''}\u0000${pod?.replicaType ?? ''}`;
-        let series = gpus.get(key);
-        if (!series) {
-          series = {
-            workload,
-            ...(container ? { container } : {}),
-            ...(pod?.replicaType ? { replicaType: pod.replicaType } : {}),
-            windows: [],
-          };
-          gpus.set(key, series);
+    for (const node of nodesOf.gpu_windows())
+      for (const windows of gpuDays(node, from, range.to)) {
+        const rows = holderRows(windows);
+        for (const row of pointsOf(rows, pointMs, gpuPointKey, mergeGpuRow)) {
+          if (!row.namespace || !row.pod) continue;
+          stats.gpuPoints++;
+          const pod = pods.get(podKey(row.namespace, row.pod));
+          const workload = pod?.workload ?? { namespace: row.namespace, kind: 'Pod', name: row.pod };
+          const container = row.container ?? pod?.gpuContainers[0];
+          const key = `${workloadKeyOf(workload)}\u0000${container ?? ''}\u0000${pod?.replicaType ?? ''}`;
+          let series = gpus.get(key);
+          if (!series) {
+            series = {
+              workload,
+              ...(container ? { container } : {}),
+              ...(pod?.replicaType ? { replicaType: pod.replicaType } : {}),
+              windows: [],
+            };
+            gpus.set(key, series);
+          }
+          series.windows.push(gpuWindow(row, container, factorOf(row.node), intern));
         }
-        series.windows.push(gpuWindow(row, container, factorOf(row.node), intern));
+        yield;
       }
-      yield;
-    }
 
     const models = new Map<string, ModelSeries>();
-    for (const node of nodesOf.model_windows()) {
-      const rows = modelRows.iterate({ node, ...span });
-      for (const row of pointsOf(rows, pointMs, modelPointKey, mergeModelRow)) {
-        stats.modelPoints++;
-        const workload = pods.get(podKey(row.namespace, row.pod))?.workload ?? {
-          namespace: row.namespace,
-          kind: 'Pod',
-          name: row.pod,
-        };
-        const key = `${workloadKeyOf(workload)}\u0000${row.model}`;
-        let series = models.get(key);
-        if (!series) {
-          series = { workload, model: row.model, server: row.server, windows: [] };
-          models.set(key, series);
+    for (const node of nodesOf.model_windows())
+      for (const rows of modelDays(node, from, range.to)) {
+        for (const row of pointsOf(rows, pointMs, modelPointKey, mergeModelRow)) {
+          stats.modelPoints++;
+          const workload = pods.get(podKey(row.namespace, row.pod))?.workload ?? {
+            namespace: row.namespace,
+            kind: 'Pod',
+            name: row.pod,
+          };
+          const key = `${workloadKeyOf(workload)}\u0000${row.model}`;
+          let series = models.get(key);
+          if (!series) {
+            series = { workload, model: row.model, server: row.server, windows: [] };
+            models.set(key, series);
+          }
+          series.windows.push(modelWindow(row, intern));
         }
-        series.windows.push(modelWindow(row, intern));
+        yield;
       }
-      yield;
-    }
 
     // Nodes were read one after another: a workload on several nodes gets its points in time order here.
     for (const series of [...containers.values(), ...gpus.values(), ...models.values()]) {
