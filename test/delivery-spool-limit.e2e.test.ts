@@ -173,16 +173,24 @@ describe.concurrent('a small spool through a long outage', () => {
     const logged = drops(agent.process.stderr);
     const lost = logged.length;
     expect(lost).toBeGreaterThanOrEqual(atEnd.next - atEnd.spooled.length);
-    // Only the oldest went: sequences 0 … lost − 1 are missing, lost … next − 1 are all stored, once each.
-    expect(batches.map((b) => b.sequence)).toEqual(range(lost, next));
+    const storedSequences = batches.map((b) => b.sequence);
+    const droppedSequences = logged.map((d) => d.sequence);
+    // Every window made was either stored, once, or dropped and logged; none both, none neither.
+    expect([...storedSequences, ...droppedSequences].sort((a, b) => a - b)).toEqual(range(0, next));
+    // Only the oldest went, save that the batch in flight is never dropped for a bound (README, "Delivery
+    // guarantee"): while the collector starts, the spool can overflow with its oldest batch on the wire, and the
+    // next oldest goes instead. So at most one stored batch is older than a dropped one.
+    const newestDropped = Math.max(-1, ...droppedSequences);
+    expect(storedSequences.filter((sequence) => sequence < newestDropped).length).toBeLessThanOrEqual(1);
     expect(nodeWindows).toBe(next - lost);
     // The counter equals the windows lost, worked out as made − stored: next − (next − lost) = lost.
     const dropped = metricValue(metrics, 'mlcost_agent_spool_dropped_windows_total', { reason: 'bytes' });
     expect(dropped).toBe(next - batches.length);
     expect(dropped).toBe(lost);
     expect(metricValue(metrics, 'mlcost_agent_spool_dropped_windows_total', { reason: 'age' })).toBe(0);
-    // And each dropped window was logged, as an error naming its batch: exactly the sequences 0 … lost − 1.
-    expect(logged.map((d) => d.sequence)).toEqual(range(0, lost));
+    // And each dropped window was logged, as an error naming its batch, oldest first.
+    expect(droppedSequences).toEqual([...droppedSequences].sort((a, b) => a - b));
+    expect(new Set(droppedSequences).size).toBe(lost);
     expect(logged.every((d) => d.windows === 1 && d.reason === 'bytes' && d.level === 'error')).toBe(true);
     // The agent's own counters add up: windows_total is the windows made (read between two looks at the
     // sequence file), and batches_shipped_total the batches the collector acknowledged while it ran.
