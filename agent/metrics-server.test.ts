@@ -1,7 +1,7 @@
 // The agent's own /metrics and /healthz, served with node:http.
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AgentMetricsServer, listenForMetrics, parseListenAddress } from './metrics-server.ts';
+import { type AgentMetricsServer, listenForMetrics } from './metrics-server.ts';
 
 describe('agent metrics server', () => {
   let server: AgentMetricsServer | undefined;
@@ -37,11 +37,5 @@ describe('agent metrics server', () => {
     server = await listenForMetrics(new Registry(), '127.0.0.1:0');
     const port = new URL(server.url).port;
     await expect(listenForMetrics(new Registry(), `127.0.0.1:${port}`)).rejects.toThrow(/EADDRINUSE/);
-  });
-
-  it('reads host:port, [v6]:port and :port', () => {
-    expect(parseListenAddress('127.0.0.1:9495')).toEqual({ host: '127.0.0.1', port: 9495 });
-    expect(parseListenAddress('[::1]:9495')).toEqual({ host: '::1', port: 9495 });
-    expect(parseListenAddress(':9495')).toEqual({ host: '0.0.0.0', port: 9495 });
   });
 });

@@ -3,18 +3,12 @@
 // costs the agent several MiB of resident memory for two fixed routes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { parseListenAddress } from '../core/listen-address.ts';
 
 export interface AgentMetricsServer {
   /** `http://host:port`, with the port the system chose when the configuration said 0. */
   url: string;
   close(): Promise<void>;
-}
-
-/** `host:port`, `[v6]:port` or `:port` (all interfaces). */
-export function parseListenAddress(listen: string): { host: string; port: number } {
-  const at = listen.lastIndexOf(':');
-  const host = listen.slice(0, at).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  return { host, port: Number(listen.slice(at + 1)) };
 }
 
 function send(

@@ -1,9 +1,10 @@
 // `mlcost collector`: the collector alone, as the Helm chart runs it.
 
-import { listen, parseListen } from '../../collector/api/server.ts';
+import { listen } from '../../collector/api/server.ts';
 import { createCollector, databasePath } from '../../collector/collector.ts';
 import type { Config } from '../../core/config/config.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { parseListenAddress } from '../../core/listen-address.ts';
 import { createLogger } from '../../core/logger.ts';
 import { setupTracing } from '../../core/tracing.ts';
 import { onShutdown } from '../shutdown.ts';
@@ -11,7 +12,7 @@ import { onShutdown } from '../shutdown.ts';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export async function runCollector(config: Config): Promise<void> {
-  const { host } = parseListen(config.collector.listen);
+  const { host } = parseListenAddress(config.collector.listen);
   if (config.collector.auth.mode === 'token' && config.collector.ingestToken === '' && !LOOPBACK.has(host)) {
     throw new ConfigError(
       'collector.ingestToken',

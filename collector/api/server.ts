@@ -1,20 +1,15 @@
 // Listens: serves a hono app on host:port with Node's HTTP server. Nothing else happens here.
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { parseListenAddress } from '../../core/listen-address.ts';
 
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const at = listen.lastIndexOf(':');
-  const host = listen.slice(0, at).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  return { host, port: Number(listen.slice(at + 1)) };
-}
-
 export function listen(app: Hono, address: string): Promise<RunningServer> {
-  const { host, port } = parseListen(address);
+  const { host, port } = parseListenAddress(address);
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
       const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
