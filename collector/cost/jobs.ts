@@ -5,14 +5,19 @@ import { shareIdle } from './aggregate.ts';
 import type { WindowAllocation } from './allocate.ts';
 import { type Allocation, addInto, emptyAllocation, finalize } from './allocation.ts';
 
-/** Kinds the agent names training jobs by (agent/sources/pod-identity.ts), for a `kinds` filter. */
-export const TRAINING_JOB_KINDS = [
+/** The Kubeflow training operator's job kinds. */
+export const KUBEFLOW_TRAINING_KINDS = [
   'PyTorchJob',
   'TFJob',
   'MPIJob',
   'XGBoostJob',
   'JAXJob',
   'PaddleJob',
+] as const;
+
+/** Kinds the agent names training jobs by (agent/sources/pod-identity.ts), for a `kinds` filter. */
+export const TRAINING_JOB_KINDS = [
+  ...KUBEFLOW_TRAINING_KINDS,
   'TrainingJob',
   'TrainJob',
   'JobSet',

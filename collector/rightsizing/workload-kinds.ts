@@ -1,6 +1,8 @@
 // Where each workload kind keeps its pod template, replica count and stop switch, so patches land on the right
 // path: `spec.template.spec` for Deployments, `spec.pytorchReplicaSpecs.Worker.template.spec` for PyTorchJobs.
 
+import { KUBEFLOW_TRAINING_KINDS } from '../cost/jobs.ts';
+
 export interface KindInfo {
   apiVersion: string;
   /** The `kubectl patch` resource argument: `deployment.apps`, `pytorchjob.kubeflow.org`. */
@@ -123,14 +125,7 @@ export function kindInfo(kind: string): KindInfo {
 }
 
 /** Distributed training jobs (the Kubeflow training operator's kinds): no one works in them interactively. */
-export const TRAINING_KINDS: ReadonlySet<string> = new Set([
-  'PyTorchJob',
-  'TFJob',
-  'MPIJob',
-  'XGBoostJob',
-  'JAXJob',
-  'PaddleJob',
-]);
+export const TRAINING_KINDS: ReadonlySet<string> = new Set(KUBEFLOW_TRAINING_KINDS);
 
 /** Kinds whose pods run to completion: each run is its own object (a CronJob's runs are Jobs). */
 export const RUN_TO_COMPLETION_KINDS: ReadonlySet<string> = new Set([...TRAINING_KINDS, 'Job']);

@@ -367,20 +367,7 @@ export function createCostQueries(db: Db) {
   const nodesIn = db.prepare<[number, number], { node: string }>(
     'SELECT DISTINCT node FROM node_windows WHERE start >= ? AND start < ? ORDER BY node',
   );
-  const modelSums = db.prepare<
-    [number, number],
-    {
-      node: string;
-      namespace: string;
-      pod: string;
-      model: string;
-      server: string;
-      requests_ok: number;
-      requests_failed: number;
-      prompt_tokens: number;
-      generated_tokens: number;
-    }
-  >(`
+  const modelSums = db.prepare<[number, number], ModelRecordRow>(`
     SELECT node, namespace, pod, model, max(server) AS server, sum(requests_ok) AS requests_ok,
       sum(requests_failed) AS requests_failed, sum(prompt_tokens) AS prompt_tokens,
       sum(generated_tokens) AS generated_tokens
