@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { positionsRow, rawRowReader } from './raw-rows.ts';
+import { rawRowReader } from './raw-rows.ts';
 import {
   CONTAINER_COLUMNS,
   containerRowOf,
@@ -15,6 +15,9 @@ import { openStore } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlcost-raw-rows-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A row whose every value is its own position, so each field can be checked to come from the column of its name. */
+const positionsRow = (columns: readonly string[]): unknown[] => columns.map((_, index) => index);
 
 describe('raw row readers', () => {
   // Each field must come from the column of its own name: a row whose values are their positions shows where.

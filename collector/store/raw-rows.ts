@@ -31,9 +31,3 @@ export function rawRowReader<P extends object, R>(
     },
   };
 }
-
-/**
- * For tests of a `make` function: the object it makes from a row whose every value is its own position, so each
- * field can be checked to come from the column of the same name.
- */
-export const positionsRow = (columns: readonly string[]): unknown[] => columns.map((_, index) => index);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfill } from '../../simulator/backfill.ts';
 import { generateCluster } from '../../simulator/cluster.ts';
-import { maxOf, pointsOf, sumOf } from './rightsizing-points.ts';
+import { pointsOf, sqlMax, sqlSum } from './rightsizing-points.ts';
 import { createRightsizingQueries } from './rightsizing-queries.ts';
 import { openStore, type Store } from './store.ts';
 
@@ -180,7 +180,7 @@ describe('rightsizing points from one-minute windows', () => {
 describe('pointsOf', () => {
   const row = (start: number, key: string, value: number | null) => ({ start, key, value });
   const merge = (point: { value: number | null }, next: { value: number | null }) => {
-    point.value = maxOf(point.value, next.value);
+    point.value = sqlMax(point.value, next.value);
   };
 
   it('merges rows of a key within a slot, and gives a slot once the next begins, in first-seen order', () => {
@@ -198,12 +198,12 @@ describe('pointsOf', () => {
   });
 
   it('skips NULLs as SQL max() and sum() do', () => {
-    expect(maxOf(null, null)).toBeNull();
-    expect(maxOf(null, 2)).toBe(2);
-    expect(maxOf(3, null)).toBe(3);
-    expect(maxOf('nvidia.com/gpu', 'nvidia.com/mig-1g.10gb')).toBe('nvidia.com/mig-1g.10gb');
-    expect(sumOf(null, null)).toBeNull();
-    expect(sumOf(null, 2)).toBe(2);
-    expect(sumOf(1, 2)).toBe(3);
+    expect(sqlMax(null, null)).toBeNull();
+    expect(sqlMax(null, 2)).toBe(2);
+    expect(sqlMax(3, null)).toBe(3);
+    expect(sqlMax('nvidia.com/gpu', 'nvidia.com/mig-1g.10gb')).toBe('nvidia.com/mig-1g.10gb');
+    expect(sqlSum(null, null)).toBeNull();
+    expect(sqlSum(null, 2)).toBe(2);
+    expect(sqlSum(1, 2)).toBe(3);
   });
 });

@@ -35,14 +35,14 @@ export function* pointsOf<R extends { start: number }>(
 }
 
 /** SQL's max() of two nullable values: NULL only when both are. */
-export function maxOf<T extends number | string>(a: T | null, b: T | null): T | null {
+export function sqlMax<T extends number | string>(a: T | null, b: T | null): T | null {
   if (a === null) return b;
   if (b === null) return a;
   return b > a ? b : a;
 }
 
 /** SQL's sum() of two nullable values: NULL only when both are. */
-export const sumOf = (a: number | null, b: number | null): number | null =>
+export const sqlSum = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : a + b;
 
 const keyPart = (value: string | null) => (value === null ? '\u0001' : value);
@@ -53,19 +53,19 @@ export const containerPointKey = (row: ContainerRow) =>
 export function mergeContainerRow(point: ContainerRow, row: ContainerRow): void {
   point.start = Math.min(point.start, row.start);
   point.end = Math.max(point.end, row.end);
-  point.cpu_avg = maxOf(point.cpu_avg, row.cpu_avg);
-  point.cpu_p95 = maxOf(point.cpu_p95, row.cpu_p95);
-  point.cpu_max = maxOf(point.cpu_max, row.cpu_max);
-  point.memory_avg = maxOf(point.memory_avg, row.memory_avg);
-  point.memory_max = maxOf(point.memory_max, row.memory_max);
-  point.request_cpu = maxOf(point.request_cpu, row.request_cpu);
-  point.request_memory = maxOf(point.request_memory, row.request_memory);
-  point.request_gpus = maxOf(point.request_gpus, row.request_gpus);
-  point.gpu_resource = maxOf(point.gpu_resource, row.gpu_resource);
-  point.limit_cpu = maxOf(point.limit_cpu, row.limit_cpu);
-  point.limit_memory = maxOf(point.limit_memory, row.limit_memory);
-  point.restarts = maxOf(point.restarts, row.restarts);
-  point.oom_killed = maxOf(point.oom_killed, row.oom_killed);
+  point.cpu_avg = sqlMax(point.cpu_avg, row.cpu_avg);
+  point.cpu_p95 = sqlMax(point.cpu_p95, row.cpu_p95);
+  point.cpu_max = sqlMax(point.cpu_max, row.cpu_max);
+  point.memory_avg = sqlMax(point.memory_avg, row.memory_avg);
+  point.memory_max = sqlMax(point.memory_max, row.memory_max);
+  point.request_cpu = sqlMax(point.request_cpu, row.request_cpu);
+  point.request_memory = sqlMax(point.request_memory, row.request_memory);
+  point.request_gpus = sqlMax(point.request_gpus, row.request_gpus);
+  point.gpu_resource = sqlMax(point.gpu_resource, row.gpu_resource);
+  point.limit_cpu = sqlMax(point.limit_cpu, row.limit_cpu);
+  point.limit_memory = sqlMax(point.limit_memory, row.limit_memory);
+  point.restarts = sqlMax(point.restarts, row.restarts);
+  point.oom_killed = sqlMax(point.oom_killed, row.oom_killed);
 }
 
 export const gpuPointKey = (row: GpuRow) =>
@@ -74,13 +74,13 @@ export const gpuPointKey = (row: GpuRow) =>
 export function mergeGpuRow(point: GpuRow, row: GpuRow): void {
   point.start = Math.min(point.start, row.start);
   point.end = Math.max(point.end, row.end);
-  point.share = maxOf(point.share, row.share);
-  point.model = maxOf(point.model, row.model);
-  point.mig_profile = maxOf(point.mig_profile, row.mig_profile);
-  point.activity_avg = maxOf(point.activity_avg, row.activity_avg);
-  point.activity_max = maxOf(point.activity_max, row.activity_max);
-  point.memory_used_max = maxOf(point.memory_used_max, row.memory_used_max);
-  point.memory_total = maxOf(point.memory_total, row.memory_total);
+  point.share = sqlMax(point.share, row.share);
+  point.model = sqlMax(point.model, row.model);
+  point.mig_profile = sqlMax(point.mig_profile, row.mig_profile);
+  point.activity_avg = sqlMax(point.activity_avg, row.activity_avg);
+  point.activity_max = sqlMax(point.activity_max, row.activity_max);
+  point.memory_used_max = sqlMax(point.memory_used_max, row.memory_used_max);
+  point.memory_total = sqlMax(point.memory_total, row.memory_total);
 }
 
 export const modelPointKey = (row: ModelRow) => `${row.namespace}\u0000${row.pod}\u0000${row.model}`;
@@ -88,15 +88,15 @@ export const modelPointKey = (row: ModelRow) => `${row.namespace}\u0000${row.pod
 export function mergeModelRow(point: ModelRow, row: ModelRow): void {
   point.start = Math.min(point.start, row.start);
   point.end = Math.max(point.end, row.end);
-  point.server = maxOf(point.server, row.server) ?? point.server;
-  point.requests_ok = sumOf(point.requests_ok, row.requests_ok) ?? 0;
-  point.requests_failed = sumOf(point.requests_failed, row.requests_failed) ?? 0;
-  point.prompt_tokens = sumOf(point.prompt_tokens, row.prompt_tokens) ?? 0;
-  point.generated_tokens = sumOf(point.generated_tokens, row.generated_tokens) ?? 0;
-  point.latency_sum = sumOf(point.latency_sum, row.latency_sum) ?? 0;
-  point.latency_count = sumOf(point.latency_count, row.latency_count) ?? 0;
-  point.queue_max = maxOf(point.queue_max, row.queue_max);
-  point.kv_cache_max = maxOf(point.kv_cache_max, row.kv_cache_max);
+  point.server = sqlMax(point.server, row.server) ?? point.server;
+  point.requests_ok = sqlSum(point.requests_ok, row.requests_ok) ?? 0;
+  point.requests_failed = sqlSum(point.requests_failed, row.requests_failed) ?? 0;
+  point.prompt_tokens = sqlSum(point.prompt_tokens, row.prompt_tokens) ?? 0;
+  point.generated_tokens = sqlSum(point.generated_tokens, row.generated_tokens) ?? 0;
+  point.latency_sum = sqlSum(point.latency_sum, row.latency_sum) ?? 0;
+  point.latency_count = sqlSum(point.latency_count, row.latency_count) ?? 0;
+  point.queue_max = sqlMax(point.queue_max, row.queue_max);
+  point.kv_cache_max = sqlMax(point.kv_cache_max, row.kv_cache_max);
 }
 
 interface Holder {
