@@ -5,15 +5,10 @@
 // bytes and peak RSS.
 //
 //   node --import tsx bench/queries-worker.ts '{"file":"…/mlcost.db","now":…,"path":"/api/v1/allocation?…","reps":10}'
-import { Registry } from 'prom-client';
-import { createApp } from '../collector/api/app.ts';
 import { createCostService } from '../collector/cost-service.ts';
-import { createSharedTokenAuthenticator } from '../collector/ingest/auth.ts';
-import { IngestService } from '../collector/ingest/ingest.ts';
-import { createCollectorMetrics } from '../collector/metrics.ts';
 import { createRightsizingService } from '../collector/rightsizing-service.ts';
 import { openStore } from '../collector/store/store.ts';
-import { silentLogger } from '../core/logger.ts';
+import { queryApp } from '../test/support/query-app.ts';
 import { costOptions } from './history.ts';
 
 export interface WorkerRequest {
@@ -39,27 +34,7 @@ async function main(): Promise<void> {
   const store = openStore(request.file);
   const cost = createCostService(store, costOptions(request.now));
   const rightsizing = createRightsizingService(store, { currency: 'USD', clock: () => request.now });
-  const registry = new Registry();
-  const metrics = createCollectorMetrics(registry, {
-    version: 'bench',
-    currency: 'USD',
-    storeSizeBytes: () => store.sizeBytes(),
-    reportingNodes: () => [],
-  });
-  const app = createApp({
-    store,
-    registry,
-    ingest: new IngestService(store, metrics, {
-      authenticator: createSharedTokenAuthenticator(''),
-      maxBatchBytes: 8 * 2 ** 20,
-    }),
-    logger: silentLogger,
-    version: 'bench',
-    currency: 'USD',
-    maxBatchBytes: 8 * 2 ** 20,
-    rightsizing,
-    cost,
-  });
+  const app = queryApp(store, { cost, rightsizing, version: 'bench' });
   const baseRssMiB = process.resourceUsage().maxRSS / 1024;
   const wallMs: number[] = [];
   const cpuMs: number[] = [];

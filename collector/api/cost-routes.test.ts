@@ -5,18 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/logger.ts';
 import type { BatchInput } from '../../core/protocol/batch.ts';
 import { parseCsv } from '../../test/support/csv.ts';
+import { queryApp } from '../../test/support/query-app.ts';
 import { FOCUS_COLUMNS } from '../cost/index.ts';
 import { type CostService, createCostService } from '../cost-service.ts';
-import { createSharedTokenAuthenticator } from '../ingest/auth.ts';
-import { IngestService } from '../ingest/ingest.ts';
-import { createCollectorMetrics } from '../metrics.ts';
 import { openStore, type Store } from '../store/store.ts';
-import { createApp } from './app.ts';
 
 const GIB = 2 ** 30;
 const MINUTE = 60_000;
@@ -145,28 +140,7 @@ let cost: CostService;
 let app: Hono;
 
 /** The collector's real app (createApp) over `store`, with `cost` as its cost service. */
-function makeApp(store: Store, cost: CostService): Hono {
-  const registry = new Registry();
-  const metrics = createCollectorMetrics(registry, {
-    version: 'test',
-    currency: 'USD',
-    storeSizeBytes: () => 0,
-    reportingNodes: () => [],
-  });
-  return createApp({
-    store,
-    registry,
-    ingest: new IngestService(store, metrics, {
-      authenticator: createSharedTokenAuthenticator(''),
-      maxBatchBytes: 8 * 2 ** 20,
-    }),
-    logger: silentLogger,
-    version: 'test',
-    currency: 'USD',
-    maxBatchBytes: 8 * 2 ** 20,
-    cost,
-  });
-}
+const makeApp = (store: Store, cost: CostService): Hono => queryApp(store, { cost, version: 'test' });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mlcost-cost-routes-'));
