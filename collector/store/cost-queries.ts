@@ -392,20 +392,7 @@ export function createCostQueries(db: Db) {
       sum(prompt_tokens), sum(generated_tokens)
     FROM model_windows WHERE node = @node AND start >= @hour AND start < @hour + 3600000
     GROUP BY namespace, pod, model`);
-  const hourModels = db.prepare<
-    [number],
-    {
-      node: string;
-      namespace: string;
-      pod: string;
-      model: string;
-      server: string;
-      requests_ok: number;
-      requests_failed: number;
-      prompt_tokens: number;
-      generated_tokens: number;
-    }
-  >(`
+  const hourModels = db.prepare<[number], ModelRecordRow>(`
     SELECT node, namespace, pod, model, server, requests_ok, requests_failed, prompt_tokens, generated_tokens
     FROM cost_hourly_models WHERE hour = ? ORDER BY node, namespace, pod, model`);
   const insertNode = db.prepare(`
